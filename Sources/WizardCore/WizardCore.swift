@@ -1,0 +1,2 @@
+import StepRunner
+public enum WizardCoreModule {}

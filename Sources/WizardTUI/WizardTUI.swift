@@ -1,0 +1,3 @@
+import TerminalUI
+import WizardCore
+public enum WizardTUIModule {}

@@ -1,0 +1,2 @@
+import WizardCore
+print("djdeploy-testhelper")

@@ -1,0 +1,3 @@
+import Testing
+@testable import StepRunner
+@Test func placeholder() {}

@@ -1,0 +1,3 @@
+import Testing
+@testable import WizardCore
+@Test func placeholderCore() {}
