@@ -50,7 +50,8 @@ int dj_spawn(const char *file, char *const argv[], char *const envp[],
     posix_spawnattr_setflags(&attr, flags);
 
     pid_t pid = 0;
-    rc = posix_spawnp(&pid, file, &fa, &attr, argv, envp);
+    extern char **environ;
+    rc = posix_spawnp(&pid, file, &fa, &attr, argv, envp ? envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
 

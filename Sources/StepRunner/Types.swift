@@ -103,6 +103,8 @@ public enum Termination: Sendable, Codable, Hashable {
     case cancelled
     /// sudo needs a password and none was given (`sudo -n` refused).
     case sudoPasswordRequired
+    /// A sudo password was given and sudo rejected it.
+    case sudoPasswordRejected
     /// The SSH connection failed or was cut (ssh exit 255).
     case connectionLost(String)
 }
