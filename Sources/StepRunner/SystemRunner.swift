@@ -230,10 +230,17 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
             asRoot: command.asRoot, stdinBytes: command.stdin?.count ?? 0,
             start: result.startedAt, end: result.endedAt, termination: Self.describe(termination),
             exitStatus: result.exitCode, lineCount: result.lineCount, output: result.tail))
-        if remote, case .connectionLost(let text) = termination, result.tail.isEmpty || handle.remotePID == nil,
-           case .ssh(let d) = target, !(await master!.isAlive) {
-            // The connection never came up for this command: report ssh's own reason.
-            throw SSHArguments.classify(d, stderr: text)
+        if remote, case .connectionLost(let text) = termination, case .ssh(let d) = target {
+            guard let pgid = handle.remotePID else {
+                // The command never started on the server: report ssh's own reason.
+                throw SSHArguments.classify(d, stderr: text)
+            }
+            // The connection was cut mid-command: when the server is reachable again, stop what
+            // was left running there, so a resume starts from a clean slate.
+            if await master!.isAlive == false {
+                await master!.stop()
+                await killGroup(pgid, privileged: privileged)
+            }
         }
         return Executed(result: result, stdoutData: outcome.stdoutData)
     }
@@ -272,20 +279,22 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
     func stop(_ handle: RunningHandle, reason: Termination) async {
         guard handle.beginStop(reason) else { return }
         defer { handle.endStop() }
-        let grace = killGrace
         if handle.remote || handle.privileged {
             // The tree belongs to another user or lives on the server: kill its process group
             // there (TERM, then KILL after the grace), then drop our client process.
             let pgid: Int? = handle.remote ? await handle.awaitRemotePID(timeout: 2.0) : Int(handle.process.pid)
-            if let pgid {
-                let steps = max(1, Int(grace / 0.1))
-                let killScript = "kill -TERM -- -$1 2>/dev/null || exit 0; i=0; while [ $i -lt \(steps) ]; do kill -0 -- -$1 2>/dev/null || exit 0; sleep 0.1; i=$((i+1)); done; kill -KILL -- -$1 2>/dev/null; exit 0"
-                _ = try? await execute(Command(["sh", "-c", killScript, "sh", String(pgid)], asRoot: handle.privileged,
-                                               timeout: .seconds(grace + 10), label: "djdeploy:stop"),
-                                       privileged: handle.privileged, onLines: nil)
-            }
+            if let pgid { await killGroup(pgid, privileged: handle.privileged) }
         }
-        handle.process.terminate(grace: grace)
+        handle.process.terminate(grace: killGrace)
+    }
+
+    /// Kills a process group on the target: TERM, then KILL after the grace.
+    func killGroup(_ pgid: Int, privileged: Bool) async {
+        let steps = max(1, Int(killGrace / 0.1))
+        let killScript = "kill -s TERM -- -$1 2>/dev/null || exit 0; i=0; while [ $i -lt \(steps) ]; do kill -s 0 -- -$1 2>/dev/null || exit 0; sleep 0.1; i=$((i+1)); done; kill -s KILL -- -$1 2>/dev/null; exit 0"
+        _ = try? await execute(Command(["sh", "-c", killScript, "sh", String(pgid)], asRoot: privileged,
+                                       timeout: .seconds(killGrace + 20), label: "djdeploy:stop"),
+                               privileged: privileged, onLines: nil)
     }
 }
 
