@@ -41,14 +41,18 @@ public struct KeyBinding<Action>: @unchecked Sendable {
     public var keys: [Key]
     /// Label for the key bar / help; empty → derived from `keys` ("↑/k").
     public var label: String
-    /// Short description ("run", "quit") for the key bar and the help table.
+    /// Description for the `?` help table ("run the selected stage").
     public var help: String
+    /// Short text for the key bar ("run"); defaults to `help`.
+    public var short: String
     public var action: Action
     /// Whether the binding appears in the key bar (all bindings appear in the help table).
     public var inKeyBar: Bool
 
-    public init(keys: [Key], label: String = "", help: String, action: Action, inKeyBar: Bool = true) {
-        self.keys = keys; self.label = label; self.help = help; self.action = action; self.inKeyBar = inKeyBar
+    public init(keys: [Key], label: String = "", help: String, short: String? = nil, action: Action,
+                inKeyBar: Bool = true) {
+        self.keys = keys; self.label = label; self.help = help; self.short = short ?? help
+        self.action = action; self.inKeyBar = inKeyBar
     }
 
     public func displayLabel(plain: Bool = false) -> String {
@@ -81,7 +85,7 @@ public struct Keymap<Action> {
 
     /// Entries for the key bar (bindings with `inKeyBar`).
     public func keyBarEntries(plain: Bool = false) -> [KeyHint] {
-        bindings.filter(\.inKeyBar).map { KeyHint(key: $0.displayLabel(plain: plain), text: $0.help) }
+        bindings.filter(\.inKeyBar).map { KeyHint(key: $0.displayLabel(plain: plain), text: $0.short) }
     }
 
     /// Every binding as (keys, help) rows for the `?` screen and the docs.

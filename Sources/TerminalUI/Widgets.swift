@@ -4,14 +4,14 @@ public protocol Widget {
 }
 
 /// Clears an area (used under modals).
-public struct Clear: Widget {
+public struct Clear: Widget, Sendable {
     public var style: Style
     public init(style: Style = .plain) { self.style = style }
     public func render(area: Rect, into buffer: inout Buffer) { buffer.fill(area, with: Cell(" ", style: style)) }
 }
 
 /// A bordered box with an optional title on the top border.
-public struct Block: Widget {
+public struct Block: Widget, Sendable {
     public var title: String?
     public var titleStyle: Style
     public var borderStyle: Style
@@ -53,7 +53,7 @@ public struct Block: Widget {
 }
 
 /// Wrapped (or clipped) styled text with a vertical scroll offset.
-public struct Paragraph: Widget {
+public struct Paragraph: Widget, Sendable {
     public var lines: [Line]
     public var wrap: Bool
     /// Rows scrolled off the top (after wrapping).
@@ -111,7 +111,7 @@ public struct ListState: Hashable, Sendable {
 }
 
 /// A list of single-row items with a highlighted selection that stays in view.
-public struct ListView: Widget {
+public struct ListView: Widget, Sendable {
     public var items: [ListItem]
     public var state: ListState
     public var highlight: Style
@@ -150,7 +150,7 @@ public struct ListView: Widget {
 }
 
 /// A row of tab titles with the selected one highlighted.
-public struct Tabs: Widget {
+public struct Tabs: Widget, Sendable {
     public var titles: [String]
     public var selected: Int
     public var activeStyle: Style
@@ -175,7 +175,7 @@ public struct Tabs: Widget {
 
 /// The key bar: "key text" pairs; entries that do not fit are dropped from the end, except
 /// the last one (usually `? help`), which is kept when possible.
-public struct KeyBar: Widget {
+public struct KeyBar: Widget, Sendable {
     public var entries: [KeyHint]
     public var keyStyle: Style
     public var textStyle: Style
@@ -217,7 +217,7 @@ public struct KeyBar: Widget {
 }
 
 /// A one-row bar: left segments separated by a divider, right-aligned text, filled background.
-public struct StatusBar: Widget {
+public struct StatusBar: Widget, Sendable {
     public var left: [Span]
     public var right: [Span]
     public var style: Style
@@ -289,7 +289,7 @@ public struct TextInput: Hashable, Sendable {
 }
 
 /// A centered box for confirmations, messages and the no-echo password prompt.
-public struct Modal: Widget {
+public struct Modal: Widget, Sendable {
     public var title: String
     public var message: [Line]
     /// Buttons / key hints shown on the last row, e.g. [y yes] [n no].

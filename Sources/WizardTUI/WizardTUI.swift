@@ -1,3 +1,0 @@
-import TerminalUI
-import WizardCore
-public enum WizardTUIModule {}
