@@ -504,8 +504,8 @@ public enum Validate {
             _ = try sshHost(h.hasPrefix("[") ? String(h.dropFirst().dropLast()) : h, field: field)
             return s
         }
-        // scp-like: user@host:path
-        if !lower.contains("::"), let colon = s.firstIndex(of: ":"), !s[..<colon].contains("/") {
+        // scp-like: user@host:path (anything else with "://" or "::" is another transport)
+        if !lower.contains("::"), !lower.contains("://"), let colon = s.firstIndex(of: ":"), !s[..<colon].contains("/") {
             let dest = String(s[..<colon])
             let path = s[s.index(after: colon)...]
             if !path.isEmpty, !path.hasPrefix("-") {

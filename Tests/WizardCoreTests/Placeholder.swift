@@ -1,3 +1,0 @@
-import Testing
-@testable import WizardCore
-@Test func placeholderCore() {}
