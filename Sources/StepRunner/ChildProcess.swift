@@ -147,7 +147,13 @@ final class ChildProcess: @unchecked Sendable {
             let t = now()
             var start = 0
             let n = data.count
-            guard let base = data.baseAddress else { return }
+            guard let base = data.baseAddress, n > 0 else {
+                if final && !partial.isEmpty {
+                    partial.withUnsafeBufferPointer { emit($0, stream, t) }
+                    partial.removeAll(keepingCapacity: true)
+                }
+                return
+            }
             while start < n {
                 guard let p = memchr(base + start, 10, n - start) else { break }
                 let idx = base.distance(to: p.assumingMemoryBound(to: UInt8.self))

@@ -37,6 +37,13 @@ import Testing
                 r.tail.map(\.text) == ["hello", "a b'c|\(dir)"])
     }
 
+    @Test func lastLineWithoutNewlineIsKept() async throws {
+        let r = try await runner.run(Command(["printf", "a\nlast"]))
+        #expect(r.tail.map(\.text) == ["a", "last"])
+        let e = try await runner.run(Command(["sh", "-c", "printf err >&2"]))
+        #expect(e.stderrText == "err")
+    }
+
     @Test func tailIsBounded() async throws {
         let r = try await runner.run(Command(["seq", "1", "5000"]))
         #expect(r.lineCount == 5000)
