@@ -5,20 +5,27 @@ public struct TestBackend: Sendable {
     public private(set) var lastChanges: [CellChange] = []
     public private(set) var frames = 0
 
+    private var fullRedraw = true
+
     public init(width: Int, height: Int) { buffer = Buffer(width: width, height: height) }
 
     public var width: Int { buffer.width }
     public var height: Int { buffer.height }
 
-    /// Applies a frame the way the curses backend does: only the diff is "sent".
+    /// Applies a frame the way the curses backend does: only the diff is "sent" (everything on
+    /// the first frame and after a resize).
     public mutating func draw(_ frame: Buffer) {
-        lastChanges = frame.diff(previous: buffer)
+        lastChanges = frame.diff(previous: fullRedraw ? nil : buffer)
         buffer = frame
+        fullRedraw = false
         frames += 1
     }
 
     /// Simulates a terminal resize (the next draw is a full redraw).
-    public mutating func resize(width: Int, height: Int) { buffer = Buffer(width: width, height: height) }
+    public mutating func resize(width: Int, height: Int) {
+        buffer = Buffer(width: width, height: height)
+        fullRedraw = true
+    }
 
     /// Rows as text; a wide character appears once.
     public var lines: [String] { buffer.lines }

@@ -76,7 +76,7 @@ public struct Paragraph: Widget, Sendable {
     public func render(area: Rect, into buffer: inout Buffer) {
         guard !area.isEmpty else { return }
         let rows = rows(width: area.width)
-        let start = max(0, min(scroll, max(0, rows.count - 1)))
+        let start = max(0, min(scroll, rows.count - area.height))
         for (i, row) in rows.dropFirst(start).prefix(area.height).enumerated() {
             buffer.set(line: row, x: area.x, y: area.y + i, maxX: area.right, baseStyle: style)
         }

@@ -257,7 +257,9 @@ public final class DemoApp: TUIApp {
         case .showPlan: model.tab = .plan; model.planScroll = 0
         case .showDiff:
             model.tab = .plan
-            model.planScroll = model.plan.firstIndex { $0.text.hasPrefix("File ") } ?? 0
+            let width = WizardView.paneContentWidth(Rect(x: 0, y: 0, width: size.width, height: size.height), banner: model.banner != nil)
+            let rows = Paragraph(model.plan).rows(width: width)
+            model.planScroll = rows.firstIndex { $0.text.hasPrefix("File ") } ?? 0
         case .showLog: model.tab = .output
         case .nextPane: model.tab = PaneTab(rawValue: (model.tab.rawValue + 1) % 4)!
         case .previousPane: model.tab = PaneTab(rawValue: (model.tab.rawValue + 3) % 4)!
@@ -285,7 +287,7 @@ public final class DemoApp: TUIApp {
     func scroll(_ delta: Int) {
         switch model.tab {
         case .lesson: model.lessonScroll = max(0, model.lessonScroll + delta)
-        case .plan: model.planScroll = max(0, min(model.plan.count - 1, model.planScroll + delta))
+        case .plan: model.planScroll = max(0, model.planScroll + delta)
         case .output: model.output.scroll(by: delta, height: pageHeight)
         case .inputs: break
         }

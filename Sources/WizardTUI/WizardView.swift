@@ -105,6 +105,10 @@ public enum WizardView {
     public static func paneContentHeight(_ area: Rect, banner: Bool) -> Int {
         max(1, regions(area, banner: banner).pane.height - 4)
     }
+    /// Columns of content in the right pane (lesson and plan wrap to this).
+    public static func paneContentWidth(_ area: Rect, banner: Bool) -> Int {
+        max(1, regions(area, banner: banner).pane.width - 4)
+    }
 
     public static func render(_ m: WizardViewModel, keyHints: [KeyHint], theme: Theme, into buffer: inout Buffer) {
         let area = buffer.area
@@ -135,16 +139,14 @@ public enum WizardView {
         let area = buffer.area
         let lines = [
             "terminal too small: need \(minWidth)\(theme.times)\(minHeight)",
-            "(now \(area.width)\(theme.times)\(area.height)) - enlarge the window, or q to quit",
+            "(now \(area.width)\(theme.times)\(area.height))",
+            "enlarge the window, or press q to quit",
         ]
-        let top = max(0, area.height / 2 - 1)
-        for (i, l) in lines.enumerated() {
-            let rows = TextWrap.wrap(l, width: max(1, area.width))
-            for (j, row) in rows.enumerated() {
-                let y = top + i * rows.count + j
-                let x = max(0, (area.width - DisplayWidth.of(row)) / 2)
-                buffer.set(string: row, x: x, y: y, style: i == 0 ? theme.warning : theme.muted)
-            }
+        let rows = lines.enumerated().flatMap { i, l in TextWrap.wrap(l, width: max(1, area.width)).map { (i, $0) } }
+        let top = max(0, (area.height - rows.count) / 2)
+        for (j, (i, row)) in rows.enumerated() {
+            let x = max(0, (area.width - DisplayWidth.of(row)) / 2)
+            buffer.set(string: row, x: x, y: top + j, style: i == 0 ? theme.warning : theme.muted)
         }
     }
 
@@ -204,7 +206,7 @@ public enum WizardView {
         case .lesson:
             Paragraph(m.lesson, scroll: m.lessonScroll).render(area: content, into: &buffer)
         case .plan:
-            Paragraph(m.plan, wrap: false, scroll: m.planScroll).render(area: content, into: &buffer)
+            Paragraph(m.plan, scroll: m.planScroll).render(area: content, into: &buffer)
         case .output:
             renderOutput(m, theme: theme, area: content, into: &buffer)
         case .inputs:
@@ -251,9 +253,11 @@ public enum WizardView {
                 buffer.set(string: shown, x: fx, y: y, style: fieldStyle, maxX: field.right)
             }
             y += 1
-            if let err = f.error, y < area.bottom {
-                buffer.set(string: theme.glyph(.failed) + " " + err, x: fx, y: y, style: theme.error, maxX: area.right)
-                y += 1
+            if let err = f.error {
+                for row in TextWrap.wrap(theme.glyph(.failed) + " " + err, width: max(1, area.right - fx)) where y < area.bottom {
+                    buffer.set(string: row, x: fx, y: y, style: theme.error, maxX: area.right)
+                    y += 1
+                }
             } else if let d = f.defaultValue, !shown.isEmpty, y < area.bottom {
                 buffer.set(string: "default: " + d, x: fx, y: y, style: theme.muted, maxX: area.right)
                 y += 1
@@ -285,7 +289,7 @@ public enum WizardView {
         let rows = keymap.helpTable(plain: theme.plain)
         let inner = width - 4
         let colW = inner / 2
-        let keyW = 10
+        let keyW = 12
         var lines: [Line] = []
         let half = (rows.count + 1) / 2
         for i in 0..<half {
