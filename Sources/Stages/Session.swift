@@ -12,9 +12,13 @@ public struct SessionOptions: Sendable {
     public var acceptNewHostKey: Bool
     /// Use the two-step demo deployment instead of the real stages.
     public var demo: Bool
+    /// Seconds the demo's slow step sleeps (tests).
+    public var demoSleepSeconds: Int
 
     public init(answersPath: String? = nil, statePath: String? = nil, profile: String? = nil,
-                assetsDirectory: String? = nil, acceptNewHostKey: Bool = false, demo: Bool = false) {
+                assetsDirectory: String? = nil, acceptNewHostKey: Bool = false, demo: Bool = false,
+                demoSleepSeconds: Int = 3) {
+        self.demoSleepSeconds = demoSleepSeconds
         self.answersPath = answersPath
         self.statePath = statePath
         self.profile = profile
@@ -66,7 +70,7 @@ public final class Session: @unchecked Sendable {
             }
         }
         let deployment = options.demo
-            ? DemoDeployment.make()
+            ? DemoDeployment.make(sleepSeconds: options.demoSleepSeconds)
             : Stages.deployment(StageEnvironment(assetsDirectory: options.assetsDirectory))
 
         // The state file: --state, else the profile's default path.

@@ -26,9 +26,12 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .long, help: .hidden)
     var demo = false
 
+    @Option(name: .long, help: .hidden)
+    var demoSleep = 3
+
     var sessionOptions: SessionOptions {
         SessionOptions(answersPath: answers, statePath: state, profile: profile, assetsDirectory: assetsDir,
-                       acceptNewHostKey: acceptNewHostKey, demo: demo)
+                       acceptNewHostKey: acceptNewHostKey, demo: demo, demoSleepSeconds: demoSleep)
     }
 
     /// Opens the session, or prints the error and exits with its code.

@@ -1,0 +1,178 @@
+import Foundation
+import StepRunner
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct CLIHelpAndInputTests {
+    @Test func helpReadsWell() async throws {
+        let root = try await CLI.run(["--help"])
+        #expect(root.code == 0)
+        for word in ["run", "plan", "status", "reset", "log", "Exit codes"] { #expect(root.stdout.contains(word)) }
+        for sub in ["run", "plan", "status", "reset", "log", "tui"] {
+            let h = try await CLI.run([sub, "--help"])
+            #expect(h.code == 0, "\(sub) --help")
+            #expect(h.stdout.contains("USAGE: djdeploy \(sub)"))
+            #expect(h.stdout.contains("--answers"))
+        }
+        let run = try await CLI.run(["run", "--help"])
+        for opt in ["--yes", "--only", "--until", "--state", "--recheck"] { #expect(run.stdout.contains(opt)) }
+    }
+
+    @Test func noTerminalPointsToRun() async throws {
+        let out = try await CLI.run([], env: ["TERM": "dumb"])
+        #expect(out.code == 2)
+        #expect(out.stderr.contains("djdeploy run"))
+    }
+
+    @Test func unknownAnswersKeyIsExit2NamingIt() async throws {
+        let dir = scratchDir()
+        try "target: local\ndomian: example.com\n".write(toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
+        let out = try await CLI.run(["run", "--answers", dir + "/a.yaml", "--state", dir + "/s.json", "--yes"])
+        #expect(out.code == 2)
+        #expect(out.stderr.contains("domian"))
+        #expect(out.stderr.contains("domain"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/s.json"))
+    }
+
+    @Test func hostileDomainIsRejectedBeforeAnythingRuns() async throws {
+        let dir = scratchDir()
+        for bad in ["'; rm -rf /'", "\"$(id)\"", "-oProxyCommand=x", "exa mple.com", "../etc"] {
+            try "target: local\ndomain: \(bad)\n".write(toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
+            let out = try await CLI.run(["run", "--demo", "--answers", dir + "/a.yaml", "--state", dir + "/s.json", "--yes"])
+            #expect(out.code == 2, "accepted \(bad)")
+            #expect(out.stderr.contains("domain"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/s.json"))
+    }
+
+    @Test func unknownStageIsExit2() async throws {
+        let dir = scratchDir()
+        try "target: local\ndomain: example.com\n".write(toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
+        let out = try await CLI.run(["run", "--demo", "--answers", dir + "/a.yaml", "--state", dir + "/s.json", "--only", "demmo", "--yes"])
+        #expect(out.code == 2)
+        #expect(out.stderr.contains("did you mean demo"))
+    }
+
+    @Test func corruptStateIsAClearErrorAndNotOverwritten() async throws {
+        let dir = scratchDir()
+        let state = dir + "/s.json"
+        try "{ not json".write(toFile: state, atomically: true, encoding: .utf8)
+        try "target: local\ndomain: example.com\n".write(toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
+        let out = try await CLI.run(["run", "--demo", "--answers", dir + "/a.yaml", "--state", state, "--yes"])
+        #expect(out.code == 2)
+        #expect(out.stderr.contains(state))
+        #expect(try String(contentsOfFile: state, encoding: .utf8) == "{ not json")
+    }
+
+    @Test func lockedStateExits3WithThePid() async throws {
+        let dir = scratchDir()
+        let state = dir + "/s.json"
+        try "target: local\ndomain: example.com\n".write(toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
+        let holder = SystemRunner(target: .local)
+        let task = Task { try await holder.run(Command([CLI.testHelper, "hold-lock", state, "5"])) }
+        // Wait for the holder to write its pid into the lock file.
+        var pid = ""
+        for _ in 0..<100 {
+            pid = (try? String(contentsOfFile: state + ".lock", encoding: .utf8)) ?? ""
+            if !pid.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let out = try await CLI.run(["run", "--demo", "--answers", dir + "/a.yaml", "--state", state, "--yes"])
+        #expect(out.code == 3)
+        #expect(out.stderr.contains("in use by"))
+        if let first = pid.split(whereSeparator: { !$0.isNumber }).first { #expect(out.stderr.contains(String(first))) }
+        task.cancel()
+        _ = try? await task.value
+    }
+}
+
+/// The two-step demo deployment over the loopback sshd: SIGKILL and Ctrl-C mid-step, then resume.
+@Suite(.serialized, .enabled(if: SSHEnv.available, "loopback sshd fixture not running"))
+struct CLIResumeTests {
+    func setup() throws -> (dir: String, answers: String, state: String, demoDir: String) {
+        let env = try #require(SSHEnv.shared)
+        let dir = scratchDir()
+        let demoDir = "/tmp/djdeploy-demo-" + String(UUID().uuidString.prefix(8))
+        _ = demoDir
+        try env.answers().write(toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
+        return (dir, dir + "/a.yaml", dir + "/s.json", demoDir)
+    }
+
+    func remoteDemoReset() async throws {
+        let env = try #require(SSHEnv.shared)
+        let r = SystemRunner(target: .ssh(SSHDestination(host: env.host, port: env.port, user: env.user,
+                                                         identityFile: env.key, knownHostsFile: env.knownHosts)))
+        _ = try await r.run(Command(["rm", "-rf", "djdeploy-demo"], workingDirectory: "/home/\(env.user)"))
+        await r.shutdown()
+    }
+
+    func remoteSleeping(_ seconds: Int) async throws -> String {
+        let r = SystemRunner(target: .local)
+        return try await r.run(Command(["pgrep", "-af", "^slee[p] \(seconds)$"])).stdoutText
+    }
+
+    @Test func sigkillMidStepThenResume() async throws {
+        let (_, answers, state, _) = try setup()
+        try await remoteDemoReset()
+        let args = ["run", "--demo", "--demo-sleep", "41", "--answers", answers, "--state", state, "--yes"]
+        let proc = SystemRunner(target: .local)
+        let task = Task { try await proc.run(Command([CLI.binary] + args, environment: ["NO_COLOR": "1"])) }
+        // Wait until the slow step is recorded as running, then SIGKILL the wizard.
+        var seen = false
+        for _ in 0..<200 {
+            if stepStatus(state, "demo.slow-command") == "running" { seen = true; break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(seen, "the slow step never started")
+        try await Task.sleep(for: .milliseconds(300))
+        let pids = try await SystemRunner(target: .local).run(Command(["pgrep", "-f", "djdeploy run --demo --demo-sleep 41"])).stdoutText
+        for p in pids.split(separator: "\n") { kill(pid_t(p)!, SIGKILL) }
+        _ = try? await task.value
+        // The state file parses and still says running (the process died mid-step).
+        #expect(stepStatus(state, "demo.slow-command") == "running")
+        #expect(stepStatus(state, "demo.hello-file") == "succeeded")
+        // The SSH master's watchdog noticed and closed the connection.
+        try await Task.sleep(for: .milliseconds(500))
+        let masters = try await SystemRunner(target: .local).run(Command(["pgrep", "-af", "djdeploy-ssh-maste[r]"])).stdoutText
+        #expect(!masters.contains(" -p 2222"), "ssh master left behind: \(masters)")
+        // Resume: the interrupted step is checked first, then applied again.
+        let out = try await CLI.run(["run", "--demo", "--demo-sleep", "1", "--answers", answers, "--state", state, "--yes"])
+        #expect(out.code == 0, "\(out.all)")
+        #expect(out.stdout.contains("resuming at demo.slow-command"))
+        #expect(!out.stdout.contains("▶ demo.hello-file"), "a succeeded step ran again")
+        #expect(stepStatus(state, "demo.slow-command") == "succeeded")
+        // A re-run changes nothing and says why.
+        let again = try await CLI.run(["run", "--demo", "--answers", answers, "--state", state, "--yes", "--recheck"])
+        #expect(again.code == 0)
+        #expect(again.stdout.components(separatedBy: "ok, no change").count - 1 == 2, "\(again.stdout)")
+        let status = try await CLI.run(["status", "--demo", "--state", state])
+        #expect(status.stdout.contains("every step has succeeded"))
+    }
+
+    @Test func ctrlCStopsTheRemoteCommandAndExits130() async throws {
+        let (_, answers, state, _) = try setup()
+        try await remoteDemoReset()
+        let args = ["run", "--demo", "--demo-sleep", "43", "--answers", answers, "--state", state, "--yes"]
+        let proc = SystemRunner(target: .local)
+        let task = Task { try await proc.run(Command([CLI.binary] + args, environment: ["NO_COLOR": "1"])) }
+        for _ in 0..<200 {
+            if stepStatus(state, "demo.slow-command") == "running" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(try await remoteSleeping(43).contains("sleep 43"))
+        let pids = try await SystemRunner(target: .local).run(Command(["pgrep", "-f", "djdeploy run --demo --demo-sleep 43"])).stdoutText
+        for p in pids.split(separator: "\n") { kill(pid_t(p)!, SIGINT) }
+        let r = try await task.value
+        #expect(r.termination == .exited(130), "\(r.termination) \(r.stdoutText) \(r.stderrText)")
+        #expect(r.stdoutText.contains("interrupted"))
+        #expect(stepStatus(state, "demo.slow-command") == "interrupted")
+        #expect(try await remoteSleeping(43).isEmpty, "the remote sleep is still running")
+        let out = try await CLI.run(["run", "--demo", "--demo-sleep", "1", "--answers", answers, "--state", state, "--yes"])
+        #expect(out.code == 0, "\(out.all)")
+        #expect(stepStatus(state, "demo.slow-command") == "succeeded")
+    }
+}
