@@ -37,7 +37,7 @@ public enum Key: Hashable, Sendable {
 
 /// One declarative binding: the keys, how the key bar shows them, the help text and the
 /// action they trigger. The key bar, the `?` help table and key dispatch all come from this.
-public struct KeyBinding<Action>: @unchecked Sendable {
+public struct KeyBinding<Action> {
     public var keys: [Key]
     /// Label for the key bar / help; empty → derived from `keys` ("↑/k").
     public var label: String
@@ -102,4 +102,5 @@ public struct Keymap<Action> {
         return seen.filter { $0.value > 1 }.map(\.key)
     }
 }
-extension Keymap: @unchecked Sendable {}
+extension Keymap: Sendable where Action: Sendable {}
+extension KeyBinding: Sendable where Action: Sendable {}
