@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "WizardCoreTests", dependencies: [
             "WizardCore", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "WizardTUI"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "WizardTUI"], exclude: ["__Snapshots__"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "WizardCore", "StepRunner"]),
         .testTarget(name: "CLITests", dependencies: ["WizardCore", "StepRunner"]),
     ],

@@ -129,15 +129,26 @@ struct CLIResumeTests {
         #expect(seen, "the slow step never started")
         try await Task.sleep(for: .milliseconds(300))
         let pids = try await SystemRunner(target: .local).run(Command(["pgrep", "-f", "djdeploy run --demo --demo-sleep 41"])).stdoutText
+        // The wizard's children include the SSH master's watchdog.
+        var children: [String] = []
+        for p in pids.split(separator: "\n") {
+            children += try await SystemRunner(target: .local).run(Command(["pgrep", "-P", String(p)])).stdoutText
+                .split(separator: "\n").map(String.init)
+        }
+        let masters = children.filter { ((try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "").contains("djdeploy-ssh-master") }
+        #expect(!masters.isEmpty, "no ssh master found among \(children)")
         for p in pids.split(separator: "\n") { kill(pid_t(p)!, SIGKILL) }
         _ = try? await task.value
         // The state file parses and still says running (the process died mid-step).
         #expect(stepStatus(state, "demo.slow-command") == "running")
         #expect(stepStatus(state, "demo.hello-file") == "succeeded")
-        // The SSH master's watchdog noticed and closed the connection.
-        try await Task.sleep(for: .milliseconds(500))
-        let masters = try await SystemRunner(target: .local).run(Command(["pgrep", "-af", "djdeploy-ssh-maste[r]"])).stdoutText
-        #expect(!masters.contains(" -p 2222"), "ssh master left behind: \(masters)")
+        // The SSH master's watchdog noticed the wizard's death and closed the connection.
+        func alive(_ pid: String) -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+            return !(stat.contains(") Z ") || stat.contains(") X "))
+        }
+        for _ in 0..<40 where masters.contains(where: alive) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!masters.contains(where: alive), "ssh master left behind: \(masters)")
         // Resume: the interrupted step is checked first, then applied again.
         let out = try await CLI.run(["run", "--demo", "--demo-sleep", "1", "--answers", answers, "--state", state, "--yes"])
         #expect(out.code == 0, "\(out.all)")
