@@ -53,7 +53,14 @@ public struct Answers: Sendable, Hashable {
         var p = Parser(file: file, home: home)
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
-            throw AnswersError(file: file, problems: [.init(line: nil, column: nil, message: "not valid YAML/JSON: \(error)")])
+            let text = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let mark = (error as? YamlError).flatMap { e -> (Int, Int)? in
+                switch e {
+                case .parser(_, _, let m, _), .scanner(_, _, let m, _): return (m.line, m.column)
+                default: return nil
+                }
+            }
+            throw AnswersError(file: file, problems: [.init(line: mark?.0, column: mark?.1, message: "not valid YAML/JSON: \(text)")])
         }
         guard let root, let map = root.mapping else {
             throw AnswersError(file: file, problems: [.init(line: root?.mark?.line, column: root?.mark?.column,
@@ -144,12 +151,14 @@ public struct Answers: Sendable, Hashable {
                 return nil
             }
             let e = entries(map, known: Answers.targetKeys, context: "target.")
-            guard let hostNode = e["host"] else {
+            var host: String?
+            if let hostNode = e["host"] {
+                host = validated(hostNode, "target.host") { raw throws(ValidationError) in try Validate.sshHost(raw, field: "target.host") }
+            } else {
                 problem(node, "target.host: is required when target is a mapping")
-                return nil
             }
-            guard let host = validated(hostNode, "target.host", { raw throws(ValidationError) in try Validate.sshHost(raw, field: "target.host") }) else { return nil }
-            var d = SSHDestination(host: host)
+            // the other fields are checked even when the host is bad, so that all problems show
+            var d = SSHDestination(host: host ?? "")
             if let n = e["port"] {
                 d.port = validated(n, "target.port") { raw throws(ValidationError) in String(try Validate.port(raw, field: "target.port")) }.flatMap { Int($0) }
             }
@@ -170,7 +179,7 @@ public struct Answers: Sendable, Hashable {
                 if let b = n.scalar.flatMap({ Bool.construct(from: $0) }) { d.acceptNewHostKey = b }
                 else { problem(n, "target.accept_new_host_key: must be true or false") }
             }
-            return .ssh(d)
+            return host == nil ? nil : .ssh(d)
         }
 
         mutating func app(_ node: Node, into a: inout Answers) {
