@@ -20,6 +20,15 @@ public struct Answers: Sendable, Hashable {
     /// The profile name: `profile`, else the domain.
     public var effectiveProfile: String? { profile ?? inputs[InputKey.domain.rawValue] }
 
+    /// The actions that bring a state in line with these answers (target first, then inputs in key
+    /// order). Inputs are already validated, so the reducer accepts them.
+    public func actions(at time: Timestamp) -> [Action] {
+        var out: [Action] = []
+        if let target { out.append(.setTarget(target, at: time)) }
+        for (k, v) in inputs.sorted(by: { $0.key < $1.key }) { out.append(.setInput(InputKey(k), v, at: time)) }
+        return out
+    }
+
     /// The keys among `required` that the answers do not give (defaults count as given).
     public func missing(_ required: [InputKey]) -> [InputKey] {
         required.filter { inputs[$0.rawValue] == nil && InputKey.defaults[$0] == nil }

@@ -59,8 +59,10 @@ func parseProblems(_ yaml: String) -> [AnswersError.Problem] {
     ])
     // every input the answers give is accepted by the reducer as is
     var s = sampleState()
-    for (k, v) in a.inputs { #expect(reduce(&s, .setInput(InputKey(k), v, at: t0)).allSatisfy { $0 == .persist }) }
+    for action in a.actions(at: t(1)) { #expect(reduce(&s, action).allSatisfy { $0 == .persist }) }
     #expect(s.invariantViolations() == [])
+    #expect(s.target == a.target)
+    #expect(s.inputs.count == a.inputs.count)
 }
 
 @Test func jsonAndMinimalAnswers() throws {
