@@ -1,0 +1,302 @@
+import Foundation
+import StepRunner
+import WizardCore
+
+/// Stage 4: the Django app on the server — app user, Python, venv, pinned packages, the secret
+/// key (generated on the server), the tutorial's sample project, the managed settings block,
+/// migrate and check. See docs/stages.md.
+enum DjangoStage {
+    static let id: StageID = "django"
+
+    /// The sample app's files: template (under templates/sample-app/) → path in the project.
+    static let sampleFiles: [String] = [
+        "project/urls.py",
+        "myapp/__init__.py",
+        "myapp/apps.py",
+        "myapp/views.py",
+        "myapp/urls.py",
+        "myapp/migrations/__init__.py",
+        "myapp/templates/myapp/home.html",
+        "static/js/greenlight.js",
+    ]
+
+    static func sampleContext(_ layout: AppLayout) -> [String: any Sendable] {
+        ["domain": layout.domain]
+    }
+
+    static func djangoSection(_ layout: AppLayout, templates: TemplateSource) throws -> String {
+        try templates.render("django/settings-django.py", [
+            "secret_file": layout.secretFile,
+            "allowed_hosts": pythonList([".\(layout.domain)", "127.0.0.1", "localhost"]),
+            "apps": ["myapp"],
+        ])
+    }
+
+    static func make(_ env: StageEnvironment) -> StageDefinition {
+        let templates = TemplateSource(env)
+        return StageDefinition(id: id, title: "Django app", steps: [
+            appUser(),
+            Apt.step(id: "django.python", title: "Python 3, venv and curl from apt", packages: ["python3", "python3-venv", "curl"]),
+            venv(),
+            packages(),
+            secretKey(),
+            project(),
+            StepKit.filesStep(id: "django.sample-app", title: "The tutorial's sample app (myapp)", files: { _, layout in
+                let specs = try sampleFiles.map { rel in
+                    FileSpec(path: layout.projectDir + "/" + rel,
+                             content: try templates.renderData("sample-app/" + rel, sampleContext(layout)),
+                             mode: 0o644, owner: layout.user, group: layout.group)
+                }
+                let dirs = Set(specs.map { ($0.path as NSString).deletingLastPathComponent }).sorted()
+                return (dirs, specs)
+            }),
+            StepKit.settingsSectionStep(id: "django.settings", title: "settings.py: secret key from the environment, ALLOWED_HOSTS, myapp",
+                                        section: "django", templates: templates) { layout in
+                try djangoSection(layout, templates: templates)
+            },
+            migrate(),
+            check(),
+        ])
+    }
+
+    // MARK: steps
+
+    static func appUser() -> StepDefinition {
+        StepDefinition(
+            id: "django.app-user", title: "App user (system user, no login shell)", needsRoot: true, reads: [.appUser],
+            check: { ctx in
+                let user = try ctx.require(.appUser)
+                let r = try await ctx.run(Command(["getent", "passwd", user], asRoot: false), allowFailure: true)
+                guard r.succeeded else { return .needsChange("user \(user) does not exist") }
+                let f = r.stdoutText.trimmed.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                guard f.count >= 6, try await ctx.succeeds(["test", "-d", f[5]], asRoot: true) else {
+                    return .needsChange("user \(user) has no home directory")
+                }
+                return .satisfied("user \(user) exists (home \(f[5]))")
+            },
+            plan: { ctx in
+                let user = try ctx.require(.appUser)
+                let r = try await ctx.run(Command(["getent", "passwd", user], asRoot: false), allowFailure: true)
+                if r.succeeded {
+                    let f = r.stdoutText.trimmed.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                    let home = f.count >= 6 ? f[5] : "/home/\(user)"
+                    return StepPlan(actions: [.command(Command(["install", "-d", "-o", user, "-g", user, "-m", "0750", home], asRoot: true))])
+                }
+                return StepPlan(actions: [
+                    .command(Command(["useradd", "--system", "--create-home", "--home-dir", "/home/\(user)",
+                                      "--shell", "/usr/sbin/nologin", "--user-group", user], asRoot: true)),
+                    .command(Command(["chmod", "0750", "/home/\(user)"], asRoot: true)),
+                ])
+            },
+            verify: { ctx in
+                let user = try ctx.require(.appUser)
+                guard try await ctx.succeeds(["id", "-u", user], asRoot: false) else {
+                    throw StepError.verificationFailed("user \(user) does not exist")
+                }
+            })
+    }
+
+    static func venv() -> StepDefinition {
+        StepDefinition(
+            id: "django.venv", title: "Virtual environment", needsRoot: true, reads: StepKit.appInputs,
+            check: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                if try await ctx.succeeds(l.asApp([l.python, "-c", "import sys, venv; sys.exit(sys.prefix == sys.base_prefix)"]).argv, asRoot: true) {
+                    return .satisfied("\(l.venv) is a working virtual environment")
+                }
+                return .needsChange("\(l.venv) is missing or broken")
+            },
+            plan: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                return StepPlan(actions: [.command(l.asApp(["python3", "-m", "venv", l.venv], timeout: .seconds(300)))])
+            },
+            verify: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                guard try await ctx.succeeds(["test", "-x", l.python], asRoot: true) else {
+                    throw StepError.verificationFailed("\(l.python) is not executable")
+                }
+            })
+    }
+
+    /// Installed versions of the pinned distributions (`pip list --format=freeze`).
+    static func installed(_ ctx: StepContext, _ l: AppLayout) async throws -> [String: String] {
+        let r = try await ctx.run(l.asApp([l.python, "-m", "pip", "list", "--format=freeze", "--disable-pip-version-check"]),
+                                  allowFailure: true)
+        var out: [String: String] = [:]
+        guard r.succeeded else { return out }
+        for line in r.stdoutText.split(separator: "\n") {
+            let p = line.split(separator: "=", omittingEmptySubsequences: true)
+            if p.count == 2 { out[p[0].lowercased().replacingOccurrences(of: "_", with: "-")] = String(p[1]) }
+        }
+        return out
+    }
+
+    static func pinProblems(_ installed: [String: String], _ pins: DjangoPins) -> [String] {
+        pins.byDistribution.compactMap { name, pin in
+            guard let v = installed[name] else { return "\(name) not installed (want \(pin))" }
+            return DjangoPins.matches(v, pin) ? nil : "\(name) \(v) (want \(pin))"
+        }
+    }
+
+    static func packages() -> StepDefinition {
+        StepDefinition(
+            id: "django.packages", title: "Django, gunicorn and django-csp (pinned) in the venv", needsRoot: true,
+            reads: StepKit.appInputs,
+            check: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                let have = try await installed(ctx, l)
+                let problems = pinProblems(have, l.pins)
+                if problems.isEmpty {
+                    return .satisfied(l.pins.byDistribution.map { "\($0.0) \(have[$0.0] ?? "?")" }.joined(separator: ", ") + " match the pins")
+                }
+                return .needsChange(problems.joined(separator: "; "))
+            },
+            plan: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                return StepPlan(actions: [.command(l.asApp([l.python, "-m", "pip", "install", "--disable-pip-version-check",
+                                                            "--no-input", "-q"] + l.pins.requirements, timeout: .seconds(900)))])
+            },
+            verify: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                let problems = pinProblems(try await installed(ctx, l), l.pins)
+                guard problems.isEmpty else { throw StepError.verificationFailed(problems.joined(separator: "; ")) }
+            })
+    }
+
+    /// The secret key file is checked on the server (shape, mode, owner) without reading the key.
+    static func secretFacts(_ ctx: StepContext, _ l: AppLayout) async throws -> (exists: Bool, valid: Bool, modeOwner: String) {
+        let script = """
+        [ -f "$1" ] || { echo absent; exit 0; }
+        if grep -qxE "export SECRET_KEY='[0-9a-f]{80}'" "$1" && [ "$(wc -l < "$1")" -eq 1 ]; then v=valid; else v=invalid; fi
+        echo "$v $(stat -c '%a %U %G' -- "$1")"
+        """
+        let r = try await ctx.run(Command(["sh", "-c", script, "sh", l.secretFile], asRoot: true))
+        let f = r.stdoutText.trimmed.split(separator: " ").map(String.init)
+        if f.first == "absent" || f.isEmpty { return (false, false, "") }
+        return (true, f[0] == "valid", f.dropFirst().joined(separator: " "))
+    }
+
+    static func secretKey() -> StepDefinition {
+        StepDefinition(
+            id: "django.secret-key", title: "SECRET_KEY generated on the server (.DJANGO_SECRET_KEY, 0600)", needsRoot: true,
+            reads: StepKit.appInputs,
+            check: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                let f = try await secretFacts(ctx, l)
+                let want = "600 \(l.user) \(l.group)"
+                if f.exists, f.valid, f.modeOwner == want { return .satisfied("\(l.secretFile) holds a key (mode 0600, owner \(l.user))") }
+                if !f.exists { return .needsChange("\(l.secretFile) does not exist") }
+                if !f.valid { return .needsChange("\(l.secretFile) does not hold a key in the expected form") }
+                return .needsChange("\(l.secretFile) has mode/owner \(f.modeOwner), want \(want)")
+            },
+            plan: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                let f = try await secretFacts(ctx, l)
+                if f.exists, f.valid {
+                    // keep the key (a new one would log everybody out); fix mode and owner
+                    return StepPlan(actions: [
+                        .command(Command(["chown", "\(l.user):\(l.group)", l.secretFile], asRoot: true)),
+                        .command(Command(["chmod", "0600", l.secretFile], asRoot: true)),
+                    ])
+                }
+                // generated by the app user with umask 077; the key is never printed
+                let script = """
+                set -eu
+                umask 077
+                f=$1; t="$f.tmp.$$"
+                k=$(python3 -c 'import secrets; print(secrets.token_hex(40))')
+                printf "export SECRET_KEY='%s'\\n" "$k" > "$t"
+                mv -f -- "$t" "$f"
+                """
+                return StepPlan(actions: [.command(l.asApp(["sh", "-c", script, "sh", l.secretFile]))],
+                                notes: ["the key is generated on the server and never leaves it"])
+            },
+            verify: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                let f = try await secretFacts(ctx, l)
+                guard f.exists, f.valid, f.modeOwner == "600 \(l.user) \(l.group)" else {
+                    throw StepError.verificationFailed("\(l.secretFile) is not a 0600 key file owned by \(l.user)")
+                }
+            })
+    }
+
+    static let stripSecretScript = """
+    import re, sys
+    p = sys.argv[1]
+    s = open(p).read()
+    s = re.sub(r"^SECRET_KEY = .*$", "# SECRET_KEY is read from the environment (see the djdeploy managed block below).", s, count=1, flags=re.M)
+    open(p, "w").write(s)
+    """
+
+    static func project() -> StepDefinition {
+        StepDefinition(
+            id: "django.project", title: "Django project (startproject)", needsRoot: true, reads: StepKit.appInputs,
+            check: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                for p in [l.manage, l.settingsFile, l.projectDir + "/project/wsgi.py"] {
+                    if !(try await ctx.succeeds(["test", "-f", p], asRoot: true)) { return .needsChange("\(p) does not exist") }
+                }
+                return .satisfied("the project exists in \(l.projectDir)")
+            },
+            plan: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                return StepPlan(actions: [
+                    .command(l.asApp(["mkdir", "-p", l.projectDir])),
+                    .command(l.asApp([l.venv + "/bin/django-admin", "startproject", "project", l.projectDir], timeout: .seconds(120))),
+                    // the generated file carries a hard-coded insecure key: replace that line by a comment
+                    .command(l.asApp([l.python, "-c", stripSecretScript, l.settingsFile])),
+                ])
+            },
+            verify: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                guard try await ctx.succeeds(["test", "-f", l.manage], asRoot: true) else {
+                    throw StepError.verificationFailed("\(l.manage) was not created")
+                }
+                let hasKey = try await ctx.succeeds(["grep", "-q", "^SECRET_KEY = ", l.settingsFile], asRoot: true)
+                if hasKey { throw StepError.verificationFailed("settings.py still has a hard-coded SECRET_KEY") }
+            })
+    }
+
+    static func migrate() -> StepDefinition {
+        StepDefinition(
+            id: "django.migrate", title: "manage.py migrate", needsRoot: true, reads: StepKit.appInputs,
+            check: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                // opening a missing SQLite database would create it: look first
+                guard try await ctx.succeeds(["test", "-f", l.projectDir + "/db.sqlite3"], asRoot: true) else {
+                    return .needsChange("no database yet")
+                }
+                let r = try await ctx.run(l.manage(["migrate", "--check", "--noinput"]), allowFailure: true)
+                return r.succeeded ? .satisfied("no unapplied migrations") : .needsChange("unapplied migrations")
+            },
+            plan: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                return StepPlan(actions: [.command(l.manage(["migrate", "--noinput"]))])
+            },
+            verify: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                let r = try await ctx.run(l.manage(["migrate", "--check", "--noinput"]), allowFailure: true)
+                guard r.succeeded else { throw StepError.verificationFailed("migrate --check still reports unapplied migrations") }
+            })
+    }
+
+    static func check() -> StepDefinition {
+        StepDefinition(
+            id: "django.check", title: "manage.py check", needsRoot: true, reads: StepKit.appInputs,
+            check: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                let r = try await ctx.run(l.manage(["check"]), allowFailure: true)
+                return r.succeeded ? .satisfied("manage.py check: no issues")
+                    : .needsChange("manage.py check reports problems: " + r.stderrText.split(separator: "\n").suffix(3).joined(separator: " / "))
+            },
+            plan: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                return StepPlan(actions: [.command(l.manage(["check"]))],
+                                notes: ["`manage.py check` changes nothing; it fails the step when Django reports a problem"])
+            },
+            verify: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                try await ctx.run(l.manage(["check"]))
+            })
+    }
+}
