@@ -130,6 +130,7 @@ struct AWSProviderTests {
         let inst = try #require(((try JSONSerialization.jsonObject(with: Data(run.stdoutText.utf8)) as? [String: Any])?["Instances"] as? [[String: Any]])?.first?["InstanceId"] as? String)
         var ipInputs = inputs
         ipInputs["aws_instance_id"] = inst
+        ipInputs["static_ip_provider"] = "aws"
         ipInputs["server_ip"] = nil
         let ip1 = try await runStage(StaticIPStage.make(StageEnvironment()), inputs: ipInputs)
         #expect(ip1.step("static-ip.address")?.status == .succeeded, "\(ip1.step("static-ip.address")?.error ?? "")")
