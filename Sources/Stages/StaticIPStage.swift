@@ -6,18 +6,18 @@ import WizardCore
 /// enters it. AWS: an Elastic IP is allocated (once, tagged) and associated with the instance.
 public enum StaticIPStage {
     public static let id: StageID = "static-ip"
-    public static let instanceID: InputKey = "aws_instance_id"
+    public static let instanceID: InputKey = .awsInstanceID
 
     public static func make(_ env: StageEnvironment) -> StageDefinition {
         StageDefinition(id: id, title: "Static IP address", steps: [step()])
     }
 
-    static func isAWS(_ ctx: StepContext) -> Bool { ctx.input(.firewallProvider) == "aws" && ctx.input(instanceID) != nil }
+    static func isAWS(_ ctx: StepContext) -> Bool { ctx.input(.staticIPProvider) == "aws" }
 
     static func step() -> StepDefinition {
         StepDefinition(
             id: "static-ip.address", title: "Reserve the server's address", runsOn: .operator,
-            reads: [.serverIP, .firewallProvider, instanceID, .awsRegion, .awsEndpointURL, .domain],
+            reads: [.serverIP, .staticIPProvider, instanceID, .awsRegion, .awsEndpointURL, .domain],
             check: { ctx in
                 if isAWS(ctx) {
                     let eip = try await ElasticIP(ctx)

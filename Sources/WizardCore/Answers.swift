@@ -38,12 +38,13 @@ public struct Answers: Sendable, Hashable {
 
     public static let topLevelKeys = [
         "target", "profile", "domain", "email", "server_ip", "app", "django_version", "acme_server",
-        "dns_resolver", "firewall", "hsts_final_seconds", "app_user", "operator_cidr",
+        "dns_resolver", "firewall", "hsts_final_seconds", "app_user", "operator_cidr", "static_ip",
     ]
     public static let targetKeys = ["host", "port", "user", "identity_file", "known_hosts_file",
                                     "accept_new_host_key", "jump_host"]
     public static let appKeys = ["path", "git", "requirements"]
     public static let firewallKeys = ["provider", "security_group_id", "region", "endpoint_url"]
+    public static let staticIPKeys = ["provider", "instance_id", "region", "endpoint_url"]
 
     // MARK: parsing
 
@@ -146,6 +147,7 @@ public struct Answers: Sendable, Hashable {
             if let n = e["target"] { a.target = target(n) }
             if let n = e["app"] { app(n, into: &a) }
             if let n = e["firewall"] { firewall(n, into: &a) }
+            if let n = e["static_ip"] { staticIP(n, into: &a) }
             return a
         }
 
@@ -234,6 +236,30 @@ public struct Answers: Sendable, Hashable {
                 if provider != "aws" { problem(n, "firewall.\(name): is only used with provider aws"); continue }
                 a.inputs[key.rawValue] = validated(n, "firewall.\(name)") { raw throws(ValidationError) in
                     try Validate.value(raw, as: key.kind, field: "firewall.\(name)")
+                }
+            }
+        }
+
+        mutating func staticIP(_ node: Node, into a: inout Answers) {
+            guard let map = node.mapping else {
+                problem(node, "static_ip: must be a mapping with `provider` (manual or aws)")
+                return
+            }
+            let e = entries(map, known: Answers.staticIPKeys, context: "static_ip.")
+            guard let pn = e["provider"] else { problem(node, "static_ip.provider: is required (manual or aws)"); return }
+            guard let provider = validated(pn, "static_ip.provider", { raw throws(ValidationError) in
+                try Validate.choice(raw, ["manual", "aws"], field: "static_ip.provider")
+            }) else { return }
+            a.inputs[InputKey.staticIPProvider.rawValue] = provider
+            let awsFields: [(String, InputKey)] = [("instance_id", .awsInstanceID), ("region", .awsRegion), ("endpoint_url", .awsEndpointURL)]
+            for (name, key) in awsFields {
+                guard let n = e[name] else {
+                    if provider == "aws", name == "instance_id" { problem(node, "static_ip.instance_id: is required with provider aws") }
+                    continue
+                }
+                if provider != "aws" { problem(n, "static_ip.\(name): is only used with provider aws"); continue }
+                a.inputs[key.rawValue] = validated(n, "static_ip.\(name)") { raw throws(ValidationError) in
+                    try Validate.value(raw, as: key.kind, field: "static_ip.\(name)")
                 }
             }
         }

@@ -35,6 +35,9 @@ public struct InputKey: RawRepresentable, Hashable, Codable, Sendable, Comparabl
     public static let awsSecurityGroupID: InputKey = "aws_security_group_id"
     public static let awsRegion: InputKey = "aws_region"
     public static let awsEndpointURL: InputKey = "aws_endpoint_url"
+    /// `manual` or `aws` (an Elastic IP for `aws_instance_id`).
+    public static let staticIPProvider: InputKey = "static_ip_provider"
+    public static let awsInstanceID: InputKey = "aws_instance_id"
     /// The operator's public address or network, for firewall rules (optional).
     public static let operatorCIDR: InputKey = "operator_cidr"
 
@@ -51,7 +54,7 @@ public struct InputKey: RawRepresentable, Hashable, Codable, Sendable, Comparabl
         .appGit: .gitURL, .appRequirements: .relativePath,
         .firewallProvider: .choice(["manual", "aws", "ufw"]),
         .awsSecurityGroupID: .awsSecurityGroupID, .awsRegion: .awsRegion, .awsEndpointURL: .url,
-        .operatorCIDR: .cidr,
+        .operatorCIDR: .cidr, .staticIPProvider: .choice(["manual", "aws"]), .awsInstanceID: .awsInstanceID,
     ]
     static let labels: [InputKey: String] = [
         .domain: "Domain", .email: "E-mail (Let's Encrypt)", .serverIP: "Server IP",
@@ -60,12 +63,14 @@ public struct InputKey: RawRepresentable, Hashable, Codable, Sendable, Comparabl
         .appPath: "App path on server", .appGit: "App git URL", .appRequirements: "requirements file",
         .firewallProvider: "Firewall provider", .awsSecurityGroupID: "AWS security group",
         .awsRegion: "AWS region", .awsEndpointURL: "AWS endpoint URL", .operatorCIDR: "Operator network",
+        .staticIPProvider: "Static IP provider", .awsInstanceID: "AWS instance id",
     ]
 
     /// Defaults used when an input is not given.
     public static let defaults: [InputKey: String] = [
         .djangoVersion: "3.2", .hstsFinalSeconds: "2592000", .appUser: "django", .appSource: "sample",
         .firewallProvider: "manual", .appRequirements: "requirements.txt",
+        .staticIPProvider: "manual",
     ]
 
     /// Validates a value for this key; returns the normalized value.

@@ -124,7 +124,15 @@ public actor WizardRuntime {
     /// Applies an action to the state and carries out its effects. Returns the effects.
     @discardableResult
     public func send(_ action: Action) -> [Effect] {
+        send(action, afterReduce: nil)
+    }
+
+    /// `afterReduce` runs once the state has changed and before any effect is carried out (so an
+    /// observer hears "step finished" before "next step started").
+    @discardableResult
+    private func send(_ action: Action, afterReduce: (() -> Void)?) -> [Effect] {
         let effects = reduce(&state, action)
+        afterReduce?()
         var i = 0
         while i < effects.count {
             let effect = effects[i]
@@ -205,8 +213,9 @@ public actor WizardRuntime {
 
     private func stepDone(_ id: StepID, _ report: StepReport) {
         if current?.id == id { current = nil }
-        send(.stepFinished(id, report, at: clock()))
-        if let rec = state.step(id) { events(.stepFinished(rec)) }
+        send(.stepFinished(id, report, at: clock())) {
+            if let rec = self.state.step(id) { self.events(.stepFinished(rec)) }
+        }
     }
 
     /// Check, then (unless satisfied) confirm, apply and verify.

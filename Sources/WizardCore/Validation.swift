@@ -28,7 +28,7 @@ public enum DjangoVersion: String, CaseIterable, Codable, Sendable {
 public enum InputKind: Sendable, Hashable {
     case domain, email, ipv4, ipv6, ipAddress, cidr, port, unixUser
     case absolutePath, relativePath, sshDestination, url, gitURL, djangoVersion, profileName
-    case awsSecurityGroupID, awsRegion
+    case awsSecurityGroupID, awsRegion, awsInstanceID
     /// An IP address with an optional port (`1.2.3.4`, `1.2.3.4:53`, `[::1]:53`).
     case resolver
     case choice([String])
@@ -63,6 +63,7 @@ public enum Validate {
         case .profileName: return try profileName(raw, field: field)
         case .awsSecurityGroupID: return try awsSecurityGroupID(raw, field: field)
         case .awsRegion: return try awsRegion(raw, field: field)
+        case .awsInstanceID: return try awsInstanceID(raw, field: field)
         case .resolver: return try resolver(raw, field: field)
         case .choice(let options): return try choice(raw, options, field: field)
         case .integer(let range): return String(try integer(raw, in: range, field: field))
@@ -547,6 +548,16 @@ public enum Validate {
         guard s.hasPrefix("sg-"), hex.count == 8 || hex.count == 17,
               hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
             throw fail(field, "must be a security group id like sg-0123456789abcdef0: \(show(s))")
+        }
+        return s
+    }
+
+    public static func awsInstanceID(_ s: String, field: String) throws(ValidationError) -> String {
+        try basic(s, field: field)
+        let hex = s.dropFirst(2)
+        guard s.hasPrefix("i-"), hex.count == 8 || hex.count == 17,
+              hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            throw fail(field, "must be an EC2 instance id like i-0123456789abcdef0: \(show(s))")
         }
         return s
     }
