@@ -107,9 +107,14 @@ enum StaticFilesStage {
     /// `Server: nginx`, and none of the headers Django's middleware adds.
     static func verifyStatic(_ ctx: StepContext, _ l: AppLayout, templates: TemplateSource) async throws {
         let want = SHA256.hex(try templates.renderData("sample-app/static/js/greenlight.js", DjangoStage.sampleContext(l)))
-        guard let r = try await Facts.http(ctx, url: "http://127.0.0.1\(jsPath)", host: l.domain) else {
-            throw StepError.verificationFailed("nginx does not answer")
+        // a reload is asynchronous (new workers take over): poll for a while
+        var last: Facts.HTTPResponse?
+        for _ in 0 ..< 20 {
+            last = try await Facts.http(ctx, url: "http://127.0.0.1\(jsPath)", host: l.domain)
+            if let r = last, r.status == 200, r.headers["x-frame-options"] == nil { break }
+            try await Task.sleep(for: .milliseconds(500))
         }
+        guard let r = last else { throw StepError.verificationFailed("nginx does not answer") }
         guard r.status == 200 else { throw StepError.verificationFailed("GET \(jsPath) answered \(r.status), want 200") }
         guard r.bodySHA256 == want else { throw StepError.verificationFailed("GET \(jsPath) returned other bytes than greenlight.js") }
         guard r.headers["server"] == "nginx" else { throw StepError.verificationFailed("GET \(jsPath): Server is not nginx") }
