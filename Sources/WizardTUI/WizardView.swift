@@ -229,6 +229,7 @@ public enum WizardView {
         } else {
             let follow = m.output.follow ? "follow" : "paused (End: follow)"
             var text = "\(m.output.totalLines) lines \(theme.separator) \(follow)"
+            if !m.outputTitle.isEmpty { text = m.outputTitle + " \(theme.separator) " + text }
             if !m.searchQuery.isEmpty { text += " \(theme.separator) /\(m.searchQuery): \(m.searchMatches.count) matches" }
             buffer.set(string: TextWrap.truncate(text, width: info.width, ellipsis: theme.ellipsis), x: info.x, y: info.y,
                        style: theme.muted, maxX: info.right)
@@ -238,6 +239,10 @@ public enum WizardView {
     static func renderInputs(_ m: WizardViewModel, theme: Theme, area: Rect, into buffer: inout Buffer) {
         let labelW = min(18, (m.inputs.map { DisplayWidth.of($0.label) }.max() ?? 0) + 1)
         var y = area.y
+        if m.inputs.isEmpty {
+            buffer.set(string: "This stage reads no inputs.", x: area.x, y: y, style: theme.muted, maxX: area.right)
+            return
+        }
         for (i, f) in m.inputs.enumerated() where y < area.bottom {
             let focused = m.focusedInput == i
             buffer.set(string: TextWrap.pad(f.label, width: labelW, ellipsis: theme.ellipsis), x: area.x, y: y,
@@ -250,7 +255,10 @@ public enum WizardView {
             if shown.isEmpty, let d = f.defaultValue {
                 buffer.set(string: "default: " + d, x: fx, y: y, style: fieldStyle.patched(theme.muted), maxX: field.right)
             } else {
-                buffer.set(string: shown, x: fx, y: y, style: fieldStyle, maxX: field.right)
+                let end = buffer.set(string: shown, x: fx, y: y, style: fieldStyle, maxX: field.right)
+                if focused && !f.secret && end < field.right {
+                    buffer.set(string: theme.plain ? "_" : "▏", x: end, y: y, style: fieldStyle, maxX: field.right)
+                }
             }
             y += 1
             if let err = f.error {

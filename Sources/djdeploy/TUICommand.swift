@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Stages
+import StepRunner
 import WizardCore
+import WizardTUI
 
 #if canImport(Glibc)
 import Glibc
@@ -10,18 +12,44 @@ import Glibc
 struct TUICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tui",
-        abstract: "Open the terminal wizard (the default)."
+        abstract: "Open the terminal wizard (the default).",
+        discussion: """
+        The first run needs --answers FILE (at least the target and the domain; see \
+        docs/answers.md); later runs find the profile's state and resume where it stopped. \
+        Keys: `?` in the wizard, or docs/tui.md.
+        """
     )
 
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
-        guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0, !term.isEmpty, term != "dumb" else {
-            Console.error("the wizard needs a terminal (TERM=\(term.isEmpty ? "unset" : term)); without one, use `djdeploy run --answers FILE --yes` (see `djdeploy run --help`)")
+        if let reason = TUIEnvironment.currentUnsupportedReason() {
+            Console.error(reason.hasPrefix("djdeploy: ") ? String(reason.dropFirst(10)) : reason)
             throw ExitCode(DeployExitCode.badInput.rawValue)
         }
-        Console.error("the terminal wizard is not wired to the core yet; use `djdeploy run` (see `djdeploy --help`)")
-        throw ExitCode(DeployExitCode.badInput.rawValue)
+        Console.plain = common.plain
+        let session = try common.openSession()
+        defer { session.close() }
+
+        // First run without answers: there is no target to deploy to yet.
+        guard session.state.target != nil else {
+            Console.error("the first run needs an answers file with the target and the domain: `djdeploy --answers FILE` (see docs/answers.md)")
+            throw ExitCode(DeployExitCode.badInput.rawValue)
+        }
+        let target: Target
+        do throws(SessionError) { target = try session.requireTarget() } catch { throw fail(error) }
+        let runner: SystemRunner
+        let local: SystemRunner
+        do throws(SessionError) {
+            runner = try session.makeRunner(target)
+            local = target == .local ? runner : try session.makeRunner(.local)
+        } catch { throw fail(error) }
+
+        let (status, message) = await runWizardTUI(session: session, runner: runner, localRunner: local, plain: common.plain,
+                                                   initialActions: session.inputActions())
+        await runner.shutdown()
+        if local !== runner { await local.shutdown() }
+        if let message { Console.error(message) }
+        if status != 0 { throw ExitCode(status) }
     }
 }

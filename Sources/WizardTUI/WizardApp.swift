@@ -1,0 +1,1067 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Synchronization
+import Stages
+import StepRunner
+import TerminalUI
+import WizardCore
+
+/// A confirmation the runtime is waiting for (a step with a `confirmation` text).
+struct PendingConfirmation: Sendable {
+    var step: StepID
+    var text: String
+    var continuation: CheckedContinuation<Bool, Never>
+}
+
+/// What arrives from other threads (runtime events, step output, confirmations), drained by
+/// `WizardApp.update()` on the main actor. Output lines are bounded: when the screen cannot keep
+/// up, the oldest undrained lines are dropped (and counted).
+final class WizardMailbox: Sendable {
+    struct Content: Sendable {
+        /// Runtime events in arrival order (step output included).
+        var events: [RuntimeEvent] = []
+        var outputCount = 0
+        var droppedLines = 0
+        var confirmations: [PendingConfirmation] = []
+    }
+
+    let maxLines: Int
+    private let box = Mutex(Content())
+
+    init(maxLines: Int = 20_000) { self.maxLines = maxLines }
+
+    func push(_ event: RuntimeEvent) {
+        box.withLock { c in
+            c.events.append(event)
+            guard case .stepOutput = event else { return }
+            c.outputCount += 1
+            if c.outputCount > 2 * maxLines {
+                // Drop the oldest undrained output lines (keep the other events).
+                var toDrop = c.outputCount - maxLines
+                c.droppedLines += toDrop
+                c.outputCount -= toDrop
+                c.events.removeAll { e in
+                    guard toDrop > 0, case .stepOutput = e else { return false }
+                    toDrop -= 1
+                    return true
+                }
+            }
+        }
+    }
+
+    func push(_ confirmation: PendingConfirmation) {
+        box.withLock { $0.confirmations.append(confirmation) }
+    }
+
+    func drain() -> Content {
+        box.withLock { c in
+            let out = c
+            c = Content()
+            return out
+        }
+    }
+
+    func drainConfirmations() -> [PendingConfirmation] {
+        box.withLock { c in
+            let out = c.confirmations
+            c.confirmations = []
+            return out
+        }
+    }
+}
+
+/// The wizard: presents the live `WizardState` of a `WizardRuntime` and maps keys to the
+/// runtime's requests (run, retry, skip, cancel, set input, plan). No deployment logic here.
+@MainActor
+public final class WizardApp: TUIApp {
+    public typealias ConfirmHandler = @Sendable (StepID, String) async -> Bool
+    public typealias EventHandler = @Sendable (RuntimeEvent) -> Void
+
+    public let runtime: WizardRuntime
+    public let deployment: Deployment
+    public let theme: Theme
+    public let keymap = WizardKeys.keymap
+    /// The last state read from the runtime.
+    public private(set) var state: WizardState
+    public var model = WizardViewModel()
+    /// The result of the last run/retry (tests).
+    public private(set) var lastRunResult: RunResult?
+    /// The step the resume banner points at, if any.
+    public private(set) var resumeStep: StepID?
+
+    let runner: any CommandRunning
+    let statePath: String
+    let transcriptPath: String?
+    let assetsDirectory: String?
+    let now: @Sendable () -> Timestamp
+    private let mailbox: WizardMailbox
+
+    private var size = (width: 80, height: 24)
+    private var runTask: Task<Void, Never>?
+    private var refreshTask: Task<Void, Never>?
+    private var refreshAgain = false
+    private var stateChanged = false
+
+    enum Overlay {
+        case help
+        case confirmQuit
+        case confirmCancel
+        case confirmStep(PendingConfirmation)
+        case password(StepID, TextInput)
+    }
+    private var overlay: Overlay?
+    private var confirmQueue: [PendingConfirmation] = []
+    private var search: TextInput?
+
+    // Inputs form
+    private var formKeys: [InputKey] = []
+    private var formIndex: Int?
+    private var formEdit = TextInput()
+    private var formErrors: [InputKey: String] = [:]
+
+    // Output: live, or the transcript (`l`)
+    private var showingLog = false
+    private var logOutput = ScrollbackBuffer(capacity: 10_000)
+
+    // Plan
+    private var planStage: StageID?
+    private var planTask: Task<Void, Never>?
+    private var planGeneration = 0
+    private var jumpToDiff = false
+
+    private var lessonStage: StageID?
+    /// The step whose output the Output pane shows, and a header held back (see runtimeEvent).
+    private var outputStep: StepID?
+    private var pendingHeader: String?
+
+    /// - Parameters:
+    ///   - makeRuntime: builds the runtime with the app's confirmation and event handlers (the
+    ///     TUI passes `Session.makeRuntime`; tests build one directly).
+    public init(deployment: Deployment, state: WizardState, statePath: String, transcriptPath: String?,
+                assetsDirectory: String?, runner: any CommandRunning, theme: Theme,
+                now: @escaping @Sendable () -> Timestamp = { .now() },
+                makeRuntime: (@escaping ConfirmHandler, @escaping EventHandler) -> WizardRuntime) {
+        let mailbox = WizardMailbox()
+        self.mailbox = mailbox
+        self.deployment = deployment
+        self.theme = theme
+        self.runner = runner
+        self.statePath = statePath
+        self.transcriptPath = transcriptPath
+        self.assetsDirectory = assetsDirectory
+        self.now = now
+        var s = state
+        s.reconcile(with: deployment)
+        self.state = s
+        self.runtime = makeRuntime(
+            { id, text in
+                await withCheckedContinuation { c in
+                    mailbox.push(PendingConfirmation(step: id, text: text, continuation: c))
+                }
+            },
+            { event in mailbox.push(event) })
+        model.outputTitle = "live output"
+        setUpResume()
+        rebuildModel()
+        selectionChanged()
+    }
+
+    /// The wizard over a session (the same core and runner as `djdeploy run`).
+    public convenience init(session: Session, runner: any CommandRunning, localRunner: (any CommandRunning)?,
+                            theme: Theme) {
+        self.init(deployment: session.deployment, state: session.state, statePath: session.store.path,
+                  transcriptPath: session.transcriptPath, assetsDirectory: session.options.assetsDirectory,
+                  runner: runner, theme: theme) { confirm, events in
+            session.makeRuntime(runner: runner, localRunner: localRunner, confirm: confirm, events: events)
+        }
+    }
+
+    // MARK: state → model
+
+    /// True while a run or retry is in progress.
+    public var isRunning: Bool { runTask != nil || state.phase.cursor != nil }
+
+    static func glyph(_ s: StepStatus) -> StatusGlyph {
+        switch s {
+        case .pending: return .pending
+        case .running: return .running
+        case .succeeded: return .done
+        case .failed: return .failed
+        case .skipped: return .skipped
+        case .interrupted: return .interrupted
+        case .stale: return .stale
+        }
+    }
+
+    /// `12s`, `1m48s`, `2h03m`.
+    public static func formatElapsed(ms: Int64) -> String {
+        let s = max(0, ms) / 1000
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+        return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m"
+    }
+
+    /// `42 s`, `5 min`, `3 h 12 min`, `2 d`.
+    public static func formatAgo(ms: Int64) -> String {
+        let s = max(0, ms) / 1000
+        if s < 60 { return "\(s) s" }
+        if s < 3600 { return "\(s / 60) min" }
+        if s < 86400 { return "\(s / 3600) h \((s % 3600) / 60) min" }
+        return "\(s / 86400) d"
+    }
+
+    private func elapsedMs(_ r: StepRecord, _ t: Timestamp) -> Int64? {
+        guard let a = r.startedAt else { return nil }
+        let b = r.status == .running ? t : (r.endedAt ?? a)
+        return b.millisecondsSince1970 - a.millisecondsSince1970
+    }
+
+    var targetText: String {
+        switch state.target {
+        case nil: return "no target"
+        case .local?: return "local"
+        case .ssh(let d)?: return d.description + (d.port == nil ? ":22" : "")
+        }
+    }
+
+    func rebuildModel() {
+        let t = now()
+        let running = state.phase.cursor?.current
+        model.stages = state.stages.enumerated().map { i, st in
+            var total: Int64 = 0
+            var any = false
+            let steps = st.steps.map { r -> StepRowModel in
+                let e = elapsedMs(r, t)
+                if let e { total += e; any = true }
+                return StepRowModel(r.title, Self.glyph(r.status), elapsed: e.map { Self.formatElapsed(ms: $0) })
+            }
+            let expanded = i == model.selected || st.steps.contains { $0.id == running }
+            return StageRowModel(st.id.rawValue, Self.glyph(st.status), elapsed: any ? Self.formatElapsed(ms: total) : nil,
+                                 steps: steps, expanded: expanded)
+        }
+        model.selected = max(0, min(model.selected, state.stages.count - 1))
+        model.target = targetText
+        model.profile = state.profile
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? ""
+        model.statePath = !home.isEmpty && home != "/" && statePath.hasPrefix(home + "/")
+            ? "~" + statePath.dropFirst(home.count) : statePath
+        let all = state.allSteps
+        let done = all.filter { $0.status == .succeeded || $0.status == .skipped }.count
+        var progress = "\(done)/\(all.count) steps done"
+        if let id = running, let r = state.step(id) {
+            progress = (state.phase == .idle ? "" : "running: ") + r.title + " \(theme.separator) " + progress
+            if case .cancelling = state.phase { progress = "cancelling: " + r.title + " \(theme.separator) \(done)/\(all.count) steps done" }
+        }
+        model.progress = progress
+        if state.stages.isEmpty {
+            model.banner = "this build of djdeploy has no stages yet (try --demo)"
+        }
+        rebuildForm()
+    }
+
+    var selectedStage: StageRecord? {
+        state.stages.indices.contains(model.selected) ? state.stages[model.selected] : nil
+    }
+
+    // MARK: resume
+
+    private func setUpResume() {
+        for (i, st) in state.stages.enumerated() {
+            guard let r = st.steps.first(where: { $0.status == .interrupted || $0.status == .failed }) else { continue }
+            let when = r.endedAt ?? r.startedAt ?? state.updatedAt
+            let ago = Self.formatAgo(ms: now().millisecondsSince1970 - when.millisecondsSince1970)
+            let what = r.status == .interrupted ? "interrupted" : "failed"
+            model.banner = "Resume \(state.profile): stopped at \(st.id) / \(r.title) (\(what) \(ago) ago) \(theme.separator) Enter resumes"
+            model.selected = i
+            resumeStep = r.id
+            return
+        }
+    }
+
+    // MARK: TUIApp
+
+    public var tickInterval: Duration? { isRunning ? .milliseconds(100) : nil }
+
+    public func render(into buffer: inout Buffer) {
+        size = (buffer.width, buffer.height)
+        var m = model
+        m.modal = currentModal()
+        m.searchPrompt = search?.value
+        if showingLog {
+            m.output = logOutput
+            m.outputTitle = "transcript (l: live output)"
+        }
+        WizardView.render(m, keyHints: keymap.keyBarEntries(plain: theme.plain), theme: theme, into: &buffer)
+    }
+
+    func currentModal() -> Modal? {
+        let w = min(60, size.width - 4)
+        switch overlay {
+        case .help?:
+            return WizardView.helpModal(keymap, theme: theme, width: min(78, size.width - 2))
+        case .confirmQuit?:
+            if let id = state.phase.cursor?.current ?? (isRunning ? resumeStep : nil) {
+                return Modal(title: "Quit?", message: [Line("A step is running (\(state.step(id)?.title ?? id.rawValue)). Quit anyway? The step is stopped first (on the server too) and can be resumed later.")],
+                             hints: [KeyHint(key: "y", text: "quit"), KeyHint(key: "n", text: "stay")], theme: theme, width: w)
+            }
+            return Modal(title: "Quit?", message: ["Quit djdeploy? Your progress is saved; run djdeploy again to carry on."],
+                         hints: [KeyHint(key: "y", text: "quit"), KeyHint(key: "n", text: "stay")], theme: theme, width: w)
+        case .confirmCancel?:
+            let title = state.phase.cursor.flatMap { state.step($0.current)?.title } ?? "the running step"
+            return Modal(title: "Cancel step?", message: [Line("Cancel the running step `\(title)`? It is stopped on the server too, and marked interrupted: Enter or r resumes it.")],
+                         hints: [KeyHint(key: "y", text: "cancel step"), KeyHint(key: "n", text: "keep running")], theme: theme, width: w)
+        case .confirmStep(let pc)?:
+            let title = state.step(pc.step)?.title ?? pc.step.rawValue
+            return Modal(title: "Confirm: \(title)", message: [Line(pc.text), "", "Proceed?"],
+                         hints: [KeyHint(key: "y", text: "yes, proceed"), KeyHint(key: "n", text: "no (the step fails)")],
+                         theme: theme, width: w)
+        case .password(let id, let input)?:
+            let title = state.step(id)?.title ?? id.rawValue
+            return Modal(title: "sudo password", message: [
+                Line("`\(title)` needs a sudo password on \(targetText). It is kept in memory only and never written anywhere; Enter retries the step."),
+            ], hints: [KeyHint(key: "Enter", text: "ok"), KeyHint(key: "Esc", text: "cancel")],
+            input: input, inputLabel: "password:", theme: theme, width: w)
+        case nil:
+            return nil
+        }
+    }
+
+    public func update() -> Bool {
+        let c = mailbox.drain()
+        var changed = false
+        if c.droppedLines > 0 {
+            model.output.append(line: "\(theme.ellipsis) \(c.droppedLines) lines not shown (output faster than the screen)")
+        }
+        var stateEvents = false
+        for e in c.events {
+            runtimeEvent(e)
+            if case .stepOutput = e {
+                if model.tab == .output && !showingLog { changed = true }
+            } else {
+                stateEvents = true
+                changed = true
+            }
+        }
+        if stateEvents { requestStateRefresh() }
+        if !c.confirmations.isEmpty {
+            confirmQueue += c.confirmations
+            showNextConfirmation()
+            changed = true
+        }
+        if stateChanged {
+            stateChanged = false
+            changed = true
+        }
+        return changed
+    }
+
+    private func runtimeEvent(_ e: RuntimeEvent) {
+        switch e {
+        case .stepStarted(let id, let mode):
+            let title = deployment.step(id)?.title ?? id.rawValue
+            let rule = theme.plain ? "--" : "──"
+            let header = "\(rule) \(title) (\(id))\(mode == .apply ? ", apply without checking" : "") \(rule)"
+            // The runtime reports the next step's start before the previous step's end: hold the
+            // header until that end has been shown.
+            if let last = outputStep, last != id { pendingHeader = header } else { model.output.append(line: header) }
+            outputStep = id
+        case .stepOutput(_, let line):
+            flushPendingHeader()
+            model.output.append(line: line)
+        case .stepFinished(let rec):
+            defer { flushPendingHeader() }
+            if outputStep == rec.id { outputStep = nil }
+            switch rec.status {
+            case .succeeded:
+                model.output.append(line: "\(theme.glyph(.done)) \(rec.title): " + (rec.noopReason.map { "ok, no change (\($0))" } ?? "done"))
+            case .failed:
+                let err = rec.error ?? "failed"
+                model.output.append(line: "\(theme.glyph(.failed)) \(rec.title) failed: \(err)")
+                model.notice = "\(rec.title) failed: \(err)"
+                if err.contains("needs a sudo password") {
+                    if overlay == nil { overlay = .password(rec.id, TextInput(secret: true)) }
+                }
+            case .interrupted:
+                model.output.append(line: "\(theme.glyph(.interrupted)) \(rec.title): interrupted")
+            default:
+                model.output.append(line: "\(rec.title): \(rec.status.rawValue)")
+            }
+        case .log(let s):
+            model.output.append(line: "· " + s)
+        case .rejected(let s):
+            model.notice = s
+        case .persistFailed(let s):
+            model.notice = "could not save the state: \(s)"
+            model.output.append(line: "\(theme.glyph(.failed)) could not save the state: \(s)")
+        case .runFinished:
+            break
+        }
+    }
+
+    private func flushPendingHeader() {
+        if let h = pendingHeader { model.output.append(line: h); pendingHeader = nil }
+    }
+
+    private func showNextConfirmation() {
+        switch overlay {
+        case nil, .help?: break
+        default: return
+        }
+        guard !confirmQueue.isEmpty else { return }
+        overlay = .confirmStep(confirmQueue.removeFirst())
+    }
+
+    /// Reads the runtime's state now and rebuilds the model.
+    public func reloadState() async {
+        state = await runtime.state
+        rebuildModel()
+        loadLesson()
+        stateChanged = true
+    }
+
+    /// Reads the runtime's state (asynchronously) and rebuilds the model.
+    public func requestStateRefresh() {
+        if refreshTask != nil { refreshAgain = true; return }
+        let runtime = self.runtime
+        refreshTask = Task { [weak self] in
+            let s = await runtime.state
+            guard let self else { return }
+            self.state = s
+            self.rebuildModel()
+            self.stateChanged = true
+            self.refreshTask = nil
+            if self.refreshAgain {
+                self.refreshAgain = false
+                self.requestStateRefresh()
+            }
+        }
+    }
+
+    public func handle(_ event: TUIEvent) -> TUICommand {
+        switch event {
+        case .tick:
+            model.tick += 1
+            rebuildModel()
+            return .redraw
+        case .resize(let w, let h):
+            size = (w, h)
+            return .redraw
+        case .signal(.interrupt):
+            return interrupt()
+        case .signal:
+            return .quit   // SIGTERM / SIGHUP: the caller stops the running step and exits
+        case .key(let key):
+            return handleKey(key)
+        }
+    }
+
+    private func interrupt() -> TUICommand {
+        switch overlay {
+        case .confirmCancel?, .confirmQuit?: return .none
+        case .confirmStep?, .password?: return .none
+        case .help?, nil: break
+        }
+        search = nil
+        overlay = isRunning ? .confirmCancel : .confirmQuit
+        return .redraw
+    }
+
+    private var pageHeight: Int {
+        WizardView.paneContentHeight(Rect(x: 0, y: 0, width: size.width, height: size.height), banner: model.banner != nil) - 1
+    }
+
+    func handleKey(_ key: Key) -> TUICommand {
+        model.notice = nil
+        if size.width < WizardView.minWidth || size.height < WizardView.minHeight {
+            return key == .char("q") || key == .ctrl("c") ? .quit : .none
+        }
+        if let o = overlay { return overlayKey(o, key) }
+        if var s = search {
+            switch s.handle(key) {
+            case .submit:
+                model.searchQuery = s.value
+                withShownOutput { out in
+                    model.searchMatches = out.search(s.value)
+                    if let first = model.searchMatches.first { out.jump(to: first, height: pageHeight) }
+                }
+                search = nil
+            case .cancel:
+                search = nil
+            default:
+                search = s
+            }
+            return .redraw
+        }
+        if model.tab == .inputs, formIndex != nil, key != .ctrl("c") {
+            return formKey(key)
+        }
+        guard let action = keymap.action(for: key) else { return .none }
+        return perform(action)
+    }
+
+    private func overlayKey(_ o: Overlay, _ key: Key) -> TUICommand {
+        switch o {
+        case .help:
+            if key == .escape || key == .char("?") || key == .char("q") || key == .enter || key == .function(1) { overlay = nil }
+        case .confirmQuit:
+            if key == .char("y") || key == .char("Y") { overlay = nil; return .quit }
+            if key == .char("n") || key == .char("N") || key == .escape || key == .char("q") { overlay = nil }
+        case .confirmCancel:
+            if key == .char("y") || key == .char("Y") {
+                overlay = nil
+                cancelRun()
+            } else if key == .char("n") || key == .char("N") || key == .escape {
+                overlay = nil
+            }
+        case .confirmStep(let pc):
+            if key == .char("y") || key == .char("Y") {
+                overlay = nil
+                pc.continuation.resume(returning: true)
+                showNextConfirmation()
+            } else if key == .char("n") || key == .char("N") || key == .escape {
+                overlay = nil
+                pc.continuation.resume(returning: false)
+                showNextConfirmation()
+            }
+        case .password(let id, var input):
+            switch input.handle(key) {
+            case .submit:
+                let pw = input.value
+                input.clear()
+                overlay = nil
+                if pw.isEmpty {
+                    model.notice = "no password given; r retries the step"
+                } else {
+                    runner.setSudoPassword(pw)
+                    startRetry(id)
+                }
+            case .cancel:
+                input.clear()
+                overlay = nil
+                model.notice = "no password given; r retries the step"
+            default:
+                overlay = .password(id, input)
+            }
+        }
+        return .redraw
+    }
+
+    // MARK: actions
+
+    func perform(_ action: WizardAction) -> TUICommand {
+        let count = state.stages.count
+        switch action {
+        case .moveUp:
+            if model.selected > 0 { model.selected -= 1; selectionChanged() }
+        case .moveDown:
+            if model.selected < count - 1 { model.selected += 1; selectionChanged() }
+        case .runSelected:
+            if let st = selectedStage {
+                startRun(RunScope(only: st.id), what: "stage \(st.id)")
+            }
+        case .runAll:
+            startRun(.all, what: "all remaining stages")
+        case .skip:
+            skipSelected()
+        case .retry:
+            retrySelected()
+        case .editInputs:
+            model.tab = .inputs
+            rebuildForm()
+            if formKeys.isEmpty { model.notice = "this stage reads no inputs" } else { focusField(0) }
+        case .showPlan:
+            model.tab = .plan
+            startPlan(jump: false)
+        case .showDiff:
+            model.tab = .plan
+            startPlan(jump: true)
+        case .showLog:
+            if model.tab == .output { showingLog.toggle() } else { model.tab = .output; showingLog = true }
+            if showingLog { loadTranscript() }
+        case .nextPane:
+            switchTab(PaneTab(rawValue: (model.tab.rawValue + 1) % 4)!)
+        case .previousPane:
+            switchTab(PaneTab(rawValue: (model.tab.rawValue + 3) % 4)!)
+        case .pageUp: scroll(-pageHeight)
+        case .pageDown: scroll(pageHeight)
+        case .scrollTop:
+            if model.tab == .output { withShownOutput { $0.scrollToTop() } } else { scroll(-1_000_000) }
+        case .scrollBottom:
+            if model.tab == .output { withShownOutput { $0.scrollToBottom() } } else { scroll(1_000_000) }
+        case .search:
+            model.tab = .output
+            search = TextInput()
+        case .nextMatch:
+            let h = pageHeight
+            withShownOutput { out in
+                let cur = out.topLine(height: h)
+                if let n = out.nextMatch(model.searchQuery, after: cur) { out.jump(to: n, height: h) }
+            }
+        case .toggleFollow:
+            let h = pageHeight
+            withShownOutput { out in
+                if out.follow { out.scroll(by: -1, height: h) } else { out.scrollToBottom() }
+            }
+        case .cancelStep:
+            return interrupt()
+        case .quit:
+            if isRunning { overlay = .confirmQuit } else { return .quit }
+        case .help:
+            overlay = .help
+        }
+        return .redraw
+    }
+
+    private func switchTab(_ tab: PaneTab) {
+        model.tab = tab
+        if tab == .plan, planStage != selectedStage?.id { startPlan(jump: false) }
+        if tab == .inputs { rebuildForm() }
+    }
+
+    private func withShownOutput(_ body: (inout ScrollbackBuffer) -> Void) {
+        if showingLog { body(&logOutput) } else { body(&model.output) }
+    }
+
+    private func scroll(_ delta: Int) {
+        switch model.tab {
+        case .lesson: model.lessonScroll = max(0, model.lessonScroll + delta)
+        case .plan: model.planScroll = max(0, model.planScroll + delta)
+        case .output: let h = pageHeight; withShownOutput { $0.scroll(by: delta, height: h) }
+        case .inputs: break
+        }
+    }
+
+    private func selectionChanged() {
+        rebuildModel()
+        loadLesson()
+        if planStage != selectedStage?.id {
+            planTask?.cancel()
+            planTask = nil
+            planStage = nil
+            model.plan = [Line("Press p to plan this stage: djdeploy checks the target and shows the exact commands and the diff of every file, without changing anything.", style: theme.muted)]
+            model.planScroll = 0
+            if model.tab == .plan { startPlan(jump: false) }
+        }
+        formIndex = nil
+        formErrors = [:]
+        rebuildForm()
+    }
+
+    /// Steps in `scope` that read an input with neither a value nor a default.
+    func missingInputs(_ scope: RunScope) -> [InputKey] {
+        var out: [InputKey] = []
+        for id in state.stepIDs(in: scope) {
+            guard let s = state.step(id), s.status.isRunnable || scope.recheckSucceeded else { continue }
+            for k in deployment.step(id)?.reads ?? [] where state.inputs[k.rawValue] == nil && InputKey.defaults[k] == nil && !out.contains(k) {
+                out.append(k)
+            }
+        }
+        return out
+    }
+
+    func startRun(_ scope: RunScope, what: String) {
+        if isRunning { model.notice = "a step is running; Ctrl-C cancels it"; return }
+        let missing = missingInputs(scope)
+        if let first = missing.first {
+            if let i = state.stages.firstIndex(where: { $0.steps.contains { deployment.step($0.id)?.reads.contains(first) == true && $0.status.isRunnable } }),
+               i != model.selected {
+                model.selected = i
+                selectionChanged()
+            }
+            model.tab = .inputs
+            rebuildForm()
+            if let j = formKeys.firstIndex(of: first) { focusField(j) }
+            model.notice = "missing input\(missing.count > 1 ? "s" : ""): " + missing.map(\.label).joined(separator: ", ")
+            return
+        }
+        model.banner = state.stages.isEmpty ? model.banner : nil
+        model.tab = .output
+        showingLog = false
+        model.output.scrollToBottom()
+        model.output.append(line: "\(theme.plain ? ">" : "▶") run \(what)")
+        let runtime = self.runtime
+        runTask = Task { [weak self] in
+            let r = await runtime.run(scope)
+            self?.runFinished(r)
+        }
+        requestStateRefresh()
+    }
+
+    func startRetry(_ id: StepID) {
+        if isRunning { model.notice = "a step is running; Ctrl-C cancels it"; return }
+        model.banner = nil
+        model.tab = .output
+        showingLog = false
+        model.output.scrollToBottom()
+        model.output.append(line: "\(theme.plain ? ">" : "▶") retry \(id)")
+        let runtime = self.runtime
+        runTask = Task { [weak self] in
+            let r = await runtime.retry(id)
+            self?.runFinished(r)
+        }
+        requestStateRefresh()
+    }
+
+    private func runFinished(_ r: RunResult) {
+        runTask = nil
+        lastRunResult = r
+        switch r {
+        case .rejected(let s):
+            model.notice = s
+        case .applied:
+            model.notice = "nothing to do"
+        case .finished(.completed):
+            model.notice = "done: every step in scope succeeded"
+            model.output.append(line: "\(theme.plain ? "#" : "■") done")
+        case .finished(.cancelled):
+            model.notice = "interrupted; Enter or a resumes"
+            model.output.append(line: "\(theme.plain ? "#" : "■") interrupted; Enter or a resumes")
+        case .finished(.failed(let id)):
+            if model.notice == nil { model.notice = "\(id) failed; fix the cause, then r retries" }
+            model.output.append(line: "\(theme.plain ? "#" : "■") stopped: \(id) failed (r retries, l shows the log)")
+            if let i = state.stages.firstIndex(where: { $0.steps.contains { $0.id == id } }), i != model.selected {
+                model.selected = i
+                selectionChanged()
+            }
+        }
+        requestStateRefresh()
+        stateChanged = true
+    }
+
+    private func cancelRun() {
+        let runtime = self.runtime
+        model.notice = "cancelling the running step…"
+        Task { [weak self] in
+            let r = await runtime.cancel()
+            if case .rejected(let s) = r { self?.model.notice = s }
+            self?.requestStateRefresh()
+        }
+    }
+
+    private func skipSelected() {
+        guard let st = selectedStage else { return }
+        if st.steps.contains(where: { $0.status == .running }) {
+            model.notice = "the stage is running; Ctrl-C cancels the step first"
+            return
+        }
+        let ids = st.steps.filter { $0.status.isRunnable }.map(\.id)
+        if ids.isEmpty { model.notice = "nothing to skip in \(st.id)"; return }
+        let runtime = self.runtime
+        let now = self.now
+        Task { [weak self] in
+            for id in ids {
+                let effects = await runtime.send(.skip(id, at: now()))
+                for case .rejected(let r) in effects { self?.model.notice = r }
+            }
+            self?.model.notice = self?.model.notice ?? "skipped \(st.id)"
+            self?.requestStateRefresh()
+        }
+    }
+
+    private func retrySelected() {
+        let candidates: (StageRecord) -> StepRecord? = { st in st.steps.first { $0.status == .failed || $0.status == .interrupted } }
+        let rec = selectedStage.flatMap(candidates) ?? state.stages.lazy.compactMap(candidates).first
+        guard let rec else { model.notice = "nothing to retry: no failed or interrupted step"; return }
+        startRetry(rec.id)
+    }
+
+    func shutdownNeeded() -> Bool { isRunning || !confirmQueue.isEmpty }
+
+    /// Stops what is running (the step is cancelled on the target too and recorded as
+    /// interrupted) and answers pending confirmations with no. Call after the run loop ends.
+    /// Returns the id of the step that was stopped, if any.
+    @discardableResult
+    public func shutdown(timeout: Duration = .seconds(20)) async -> StepID? {
+        planTask?.cancel()
+        if case .confirmStep(let pc)? = overlay { pc.continuation.resume(returning: false) }
+        overlay = nil
+        for pc in confirmQueue { pc.continuation.resume(returning: false) }
+        confirmQueue = []
+        let stopped = state.phase.cursor?.current
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while runTask != nil && clock.now < deadline {
+            for pc in mailbox.drainConfirmations() { pc.continuation.resume(returning: false) }
+            await runtime.cancel()
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        _ = mailbox.drain()
+        let final = await runtime.state
+        state = final
+        return stopped
+    }
+
+    // MARK: lesson
+
+    private func loadLesson() {
+        guard let st = selectedStage else { model.lesson = []; return }
+        if lessonStage == st.id { return }
+        lessonStage = st.id
+        model.lessonScroll = 0
+        if let dir = assetsDirectory,
+           let text = try? String(contentsOfFile: dir + "/lessons/en/\(st.id.rawValue).md", encoding: .utf8) {
+            model.lesson = Self.markdownLines(text)
+            return
+        }
+        var lines: [Line] = [Line(st.title, style: .bold), ""]
+        lines.append("This stage runs these steps, in order. Each step first checks the target and changes it only when needed; p shows the plan.")
+        lines.append("")
+        for s in st.steps {
+            var l = "- " + s.title
+            if s.needsRoot { l += " (as root)" }
+            lines.append(Line(l))
+        }
+        let reads = st.steps.flatMap { deployment.step($0.id)?.reads ?? [] }
+        var seen = Set<InputKey>()
+        let inputs = reads.filter { seen.insert($0).inserted }
+        if !inputs.isEmpty {
+            lines.append("")
+            lines.append(Line("Inputs", style: .bold))
+            lines.append(Line(inputs.map(\.label).joined(separator: ", ") + " (e edits them)"))
+        }
+        model.lesson = lines
+    }
+
+    /// A little Markdown: `#` headings bold, paragraphs joined for wrapping, lists and code kept.
+    static func markdownLines(_ text: String) -> [Line] {
+        var out: [Line] = []
+        var para = ""
+        var inCode = false
+        func flush() { if !para.isEmpty { out.append(Line(para)); para = "" } }
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let l = String(raw)
+            if l.hasPrefix("```") { flush(); inCode.toggle(); continue }
+            if inCode { out.append(Line(l, style: .dim)); continue }
+            if l.trimmingCharacters(in: .whitespaces).isEmpty { flush(); if out.last?.text != "" { out.append("") }; continue }
+            if l.hasPrefix("#") {
+                flush()
+                out.append(Line(String(l.drop(while: { $0 == "#" })).trimmingCharacters(in: .whitespaces), style: .bold))
+                continue
+            }
+            if l.hasPrefix("- ") || l.hasPrefix("* ") || l.first?.isNumber == true && l.contains(". ") {
+                flush(); para = l; continue
+            }
+            para += para.isEmpty ? l : " " + l.trimmingCharacters(in: .whitespaces)
+        }
+        flush()
+        return out
+    }
+
+    // MARK: plan
+
+    private func startPlan(jump: Bool) {
+        guard let st = selectedStage else { return }
+        jumpToDiff = jump
+        if planStage == st.id, planTask == nil {
+            if jump { scrollPlanToDiff() }
+            // re-plan: facts may have changed
+        }
+        planTask?.cancel()
+        planStage = st.id
+        planGeneration += 1
+        let gen = planGeneration
+        model.plan = [Line("Planning \(st.id): checking \(targetText)…", style: theme.muted)]
+        model.planScroll = 0
+        let runtime = self.runtime
+        let theme = self.theme
+        let target = targetText
+        planTask = Task { [weak self] in
+            let entries = await runtime.plan(RunScope(only: st.id))
+            guard let self, self.planGeneration == gen else { return }
+            self.model.plan = Self.planLines(stage: st, entries: entries, target: target, theme: theme)
+            self.planTask = nil
+            if self.jumpToDiff { self.scrollPlanToDiff() }
+            self.stateChanged = true
+        }
+    }
+
+    private func scrollPlanToDiff() {
+        let width = WizardView.paneContentWidth(Rect(x: 0, y: 0, width: size.width, height: size.height), banner: model.banner != nil)
+        let rows = Paragraph(model.plan).rows(width: width)
+        model.planScroll = rows.firstIndex { $0.text.hasPrefix("File ") } ?? 0
+    }
+
+    static func planLines(stage: StageRecord, entries: [PlanEntry], target: String, theme: Theme) -> [Line] {
+        var out: [Line] = [Line("Plan for \(stage.id) on \(target)", style: .bold),
+                           Line("from live checks; nothing has been changed", style: theme.muted), ""]
+        for e in entries {
+            out.append(Line([Span(e.title, style: .bold), Span("  " + e.step.rawValue, style: theme.muted)]))
+            if let err = e.error {
+                out.append(Line(theme.glyph(.failed) + " cannot check: " + err, style: theme.error))
+                out.append("")
+                continue
+            }
+            switch e.check {
+            case .satisfied(let r)?: out.append(Line(theme.glyph(.done) + " nothing to do: " + r, style: theme.success))
+            case .needsChange(let r)?: out.append(Line("needs change: " + r, style: theme.warning))
+            case nil: break
+            }
+            if let p = e.plan {
+                for n in p.notes { out.append(Line("# " + n, style: theme.muted)) }
+                for a in p.actions {
+                    switch a {
+                    case .command(let c):
+                        var spans = [Span(c.asRoot ? "# " : "$ ", style: theme.muted),
+                                     Span(c.argv.map(displayQuote).joined(separator: " "), style: theme.command)]
+                        if c.asRoot { spans.append(Span("  (as root)", style: theme.muted)) }
+                        out.append(Line(spans))
+                    case .file(let f):
+                        let d = f.diff
+                        if d.isEmpty {
+                            out.append(Line("= \(f.path) (unchanged)", style: theme.muted))
+                            continue
+                        }
+                        out.append(Line("File " + f.path + (f.currentContent == nil ? " (new)" : ""), style: .bold))
+                        for l in d.split(separator: "\n", omittingEmptySubsequences: true) {
+                            let s = String(l)
+                            if s.hasPrefix("+++") || s.hasPrefix("---") { out.append(Line(s, style: .bold)) }
+                            else if s.hasPrefix("+") { out.append(Line(s, style: theme.diffAdded)) }
+                            else if s.hasPrefix("-") { out.append(Line(s, style: theme.diffRemoved)) }
+                            else if s.hasPrefix("@@") { out.append(Line(s, style: theme.diffHunk)) }
+                            else { out.append(Line(s)) }
+                        }
+                    }
+                }
+            }
+            out.append("")
+        }
+        if entries.isEmpty { out.append("This stage has no steps.") }
+        return out
+    }
+
+    // MARK: log (transcript)
+
+    private func loadTranscript() {
+        logOutput.clear()
+        guard let path = transcriptPath else { logOutput.append(line: "no transcript"); return }
+        let records = (try? Transcript.read(path: path)) ?? []
+        if records.isEmpty { logOutput.append(line: "the transcript (\(path)) is empty: no command has run yet") }
+        let fmt = DateFormatter()
+        fmt.dateFormat = "HH:mm:ss"
+        for r in records.suffix(2_000) {
+            let took = String(format: "%.1f s", r.end.timeIntervalSince(r.start))
+            let status = r.exitStatus.map { "exit \($0)" } ?? r.termination
+            logOutput.append(line: "\(fmt.string(from: r.start)) \(r.asRoot ? "#" : "$") \(r.argv.map(displayQuote).joined(separator: " "))  [\(r.label ?? "-") \(theme.separator) \(status) \(theme.separator) \(took)]")
+            if r.lineCount > r.output.count { logOutput.append(line: "  … \(r.lineCount - r.output.count) earlier lines not kept") }
+            for o in r.output { logOutput.append(line: "  " + o.text) }
+        }
+        logOutput.scrollToBottom()
+    }
+
+    // MARK: inputs form
+
+    /// The selected stage's inputs, in the order its steps read them.
+    private func stageInputKeys() -> [InputKey] {
+        guard let st = selectedStage else { return [] }
+        var seen = Set<InputKey>()
+        return st.steps.flatMap { deployment.step($0.id)?.reads ?? $0.reads }.filter { seen.insert($0).inserted }
+    }
+
+    private func rebuildForm() {
+        formKeys = stageInputKeys()
+        if let i = formIndex, i >= formKeys.count { formIndex = nil }
+        model.inputs = formKeys.enumerated().map { i, k in
+            let value = formIndex == i ? formEdit.value : (state.inputs[k.rawValue] ?? "")
+            return FormFieldModel(k.label, value: value, defaultValue: InputKey.defaults[k], error: formErrors[k])
+        }
+        model.focusedInput = formIndex
+    }
+
+    private func focusField(_ i: Int) {
+        guard formKeys.indices.contains(i) else { formIndex = nil; rebuildForm(); return }
+        formIndex = i
+        formEdit = TextInput(state.inputs[formKeys[i].rawValue] ?? "")
+        rebuildForm()
+    }
+
+    /// Validates the focused field; applies it when valid and changed. Returns false when invalid.
+    @discardableResult
+    private func commitField() -> Bool {
+        guard let i = formIndex, formKeys.indices.contains(i) else { return true }
+        let key = formKeys[i]
+        let raw = formEdit.value
+        let current = state.inputs[key.rawValue] ?? ""
+        if raw == current { formErrors[key] = nil; return true }
+        if raw.isEmpty, InputKey.defaults[key] != nil, current.isEmpty { formErrors[key] = nil; return true }
+        let value: String
+        do { value = try key.validate(raw) } catch {
+            formErrors[key] = error.message
+            rebuildForm()
+            return false
+        }
+        formErrors[key] = nil
+        state.inputs[key.rawValue] = value   // shown at once; the runtime's state follows
+        let runtime = self.runtime
+        let at = now()
+        Task { [weak self] in
+            let effects = await runtime.send(.setInput(key, value, at: at))
+            for case .rejected(let r) in effects {
+                self?.formErrors[key] = r
+                self?.model.notice = r
+            }
+            self?.requestStateRefresh()
+        }
+        model.notice = "\(key.label) set to \(value)"
+        return true
+    }
+
+    private func formKey(_ key: Key) -> TUICommand {
+        guard let i = formIndex else { return .none }
+        switch key {
+        case .escape:
+            formIndex = nil
+            rebuildForm()
+        case .up, .backTab:
+            if commitField() { focusField(max(0, i - 1)) }
+        case .down, .tab:
+            if commitField() { focusField(min(formKeys.count - 1, i + 1)) }
+        case .enter:
+            if commitField() {
+                if i + 1 < formKeys.count { focusField(i + 1) } else { formIndex = nil; rebuildForm() }
+            }
+        default:
+            if formEdit.handle(key) == .edited { formErrors[formKeys[i]] = nil }
+            rebuildForm()
+        }
+        return .redraw
+    }
+}
+
+/// Runs the wizard full-screen for an open session, then stops what runs. Returns the exit
+/// status: 0, or 130 when a signal ended it.
+@MainActor
+public func runWizardTUI(session: Session, runner: any CommandRunning, localRunner: (any CommandRunning)?,
+                         plain: Bool, initialActions: [Action] = []) async -> (status: Int32, message: String?) {
+    let theme = Theme.fromEnvironment(TUIEnvironment.environment, plain: plain)
+    let app = WizardApp(session: session, runner: runner, localRunner: localRunner, theme: theme)
+    // Inputs from the answers file, applied like `djdeploy run` does, before the screen opens
+    // (an invalid answer is a plain error message).
+    for action in initialActions {
+        for case .rejected(let reason) in await app.runtime.send(action) { return (2, reason) }
+    }
+    if !initialActions.isEmpty { await app.reloadState() }
+    let exit: TUIExit
+    do {
+        exit = try await runFullScreen(app, color: theme.color)
+    } catch {
+        await app.shutdown()
+        return (2, "cannot initialise the terminal; use `djdeploy run` for the headless mode")
+    }
+    // The terminal is restored here. SIGHUP (the terminal is gone) must not kill the cleanup.
+    signal(SIGHUP, SIG_IGN)
+    let wasRunning = app.isRunning
+    let stopped = await app.shutdown()
+    var message: String?
+    if wasRunning {
+        let id = stopped.map { " (\($0))" } ?? ""
+        message = "stopped the running step\(id); run djdeploy again to resume it"
+    }
+    switch exit {
+    case .signal: return (130, message)
+    case .quit, .inputClosed: return (0, message)
+    }
+}
