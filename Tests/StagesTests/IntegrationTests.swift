@@ -115,6 +115,16 @@ struct StagesIntegrationTests {
         for id in deployment.stages.map(\.id) { #expect(registered.contains(id)) }
         #expect(deployment.definitionErrors.isEmpty)
 
+        // 0. plan on a fresh server: every command and diff, and nothing changes
+        let rt0 = runtime(r, deployment, log: Locked([]))
+        let plan0 = await rt0.plan()
+        #expect(plan0.allSatisfy { $0.error == nil }, "\(plan0.compactMap { p in p.error.map { "\(p.step): \($0)" } })")
+        let rendered = plan0.compactMap { $0.plan?.rendered() }.joined(separator: "\n")
+        #expect(rendered.contains("useradd --system"))
+        #expect(rendered.contains("+++ b/etc/nginx/sites-available/\(Self.domain)"))
+        #expect(rendered.contains("# BEGIN djdeploy managed block"))
+        #expect(!(try await sh(r, "test -e \"$1\"", [Self.home]).succeeded), "plan must not create the app user")
+
         // 1. from scratch
         let log1 = Locked<[String]>([])
         let rt1 = runtime(r, deployment, log: log1)
@@ -198,5 +208,35 @@ struct StagesIntegrationTests {
         #expect(try await sh(r, "nginx -t -q").succeeded)
         #expect(try await curl(r, "http://127.0.0.1/myapp/").status == "200")
         #expect(try await curl(r, "http://127.0.0.1/static/js/greenlight.js").status == "200")
+    }
+}
+
+/// apt: only missing packages, update at most once, and the temporary policy-rc.d removed again.
+/// Uses `tree` (tiny, no daemon), which the test removes first when it is installed.
+@Suite(.serialized, .enabled(if: Fixture.available, "no sshd fixture (scripts/test starts one)"))
+struct AptIntegrationTests {
+    @Test(.timeLimit(.minutes(5)))
+    func installsOnlyWhatIsMissing() async throws {
+        let r = try Fixture.runner()
+        defer { Task { await r.shutdown() } }
+        _ = try await r.run(Command(["sh", "-c", "dpkg-query -W -f='${Status}' tree 2>/dev/null | grep -q 'ok installed' && apt-get remove -y -q tree >/dev/null; exit 0"], asRoot: true))
+        let hadPolicy = try await r.run(Command(["test", "-e", "/usr/sbin/policy-rc.d"])).succeeded
+        let step = Apt.step(id: "test.tree", title: "tree", packages: ["tree", "curl"], preventServiceStart: true)
+        let deployment = Deployment(stages: [StageDefinition(id: "test", title: "Test", steps: [step])])
+
+        let rt = WizardRuntime(deployment: deployment, state: WizardState(deployment: deployment, profile: "apt-test"), store: nil, runner: r)
+        let plan = await rt.plan()
+        let rendered = plan.first?.plan?.rendered() ?? ""
+        #expect(rendered.contains("install --no-install-recommends"))
+        #expect(rendered.contains("tree"))
+        #expect(!rendered.contains(" curl"), "installed packages are never named (that would upgrade them)")
+        #expect(await rt.run() == .finished(.completed))
+        #expect(await rt.state.step("test.tree")?.noopReason == nil)
+        #expect(try await r.run(Command(["test", "-e", "/usr/sbin/policy-rc.d"])).succeeded == hadPolicy)
+
+        let rt2 = WizardRuntime(deployment: deployment, state: WizardState(deployment: deployment, profile: "apt-test"), store: nil, runner: r)
+        #expect(await rt2.run() == .finished(.completed))
+        #expect(await rt2.state.step("test.tree")?.noopReason?.contains("installed") == true)
+        _ = try await r.run(Command(["apt-get", "remove", "-y", "-q", "tree"], asRoot: true))
     }
 }
