@@ -92,6 +92,13 @@ struct AppLayout: Sendable, Equatable {
     /// The layout from inputs plus the user's home on the target (`getent passwd`); a user that
     /// does not exist yet gets `/home/USER` (what `useradd --create-home` will make).
     static func resolve(_ ctx: StepContext) async throws -> AppLayout {
+        // TODO(app_source): the user's own project (path on the server, or git URL +
+        // requirements.txt, finding the WSGI module) is not written yet; refuse rather than
+        // deploy the sample app in its place.
+        let source = ctx.input(.appSource) ?? "sample"
+        guard source == "sample" else {
+            throw StepError.other("app_source \(source) is not supported yet: only the tutorial's sample app (app_source: sample) can be deployed by this version")
+        }
         let user = try ctx.require(.appUser)
         let domain = try ctx.require(.domain)
         let version = try ctx.require(.djangoVersion)

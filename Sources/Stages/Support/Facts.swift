@@ -86,7 +86,9 @@ enum Facts {
         var body: String
     }
 
-    static func http(_ ctx: StepContext, url: String, host: String?, timeout: Int = 5) async throws -> HTTPResponse? {
+    /// `curlArgs` go before the URL (e.g. `--resolve NAME:443:127.0.0.1`, `--cacert FILE`).
+    static func http(_ ctx: StepContext, url: String, host: String?, timeout: Int = 5,
+                     curlArgs: [String] = []) async throws -> HTTPResponse? {
         // one request: headers, a separator line, the body's sha256, then the start of the body
         let script = """
         t=$(mktemp) || exit 1; h=$(mktemp) || exit 1; trap 'rm -f "$t" "$h"' EXIT
@@ -95,6 +97,7 @@ enum Facts {
         """
         var argv = ["sh", "-c", script, "sh", "-m", String(timeout)]
         if let host { argv += ["-H", "Host: \(host)"] }
+        argv += curlArgs
         argv.append(url)
         let r = try await ctx.run(Command(argv, asRoot: false), allowFailure: true)
         guard r.succeeded else { return nil }
