@@ -4,6 +4,742 @@
 enum EmbeddedAssets {
     /// Path relative to Assets/ → file content.
     static let files: [String: String] = [
+        "lessons/en/django.md": ###"""
+# Django: the application itself
+
+## Why this stage exists
+
+Everything else in this deployment exists to carry requests to a Django application, so first there has to be one. This stage builds the tutorial's small sample site on the server: a project called `project` with one app, `myapp`, whose page says "Now this is some sweet HTML!". It is deliberately tiny, so that when something fails later you know the cause is the plumbing, not the app.
+
+## What the wizard does
+
+The app runs as its own system user (`app_user`, default `django`) with no login shell and no sudo rights, rather than as the account you log in with. If the web process is ever compromised, it cannot touch your keys or files. With the default user, the steps are:
+
+- `django.app-user`: `useradd --system --create-home --home-dir /home/django --shell /usr/sbin/nologin --user-group django`, then `chmod 0750 /home/django`.
+- `django.python`: installs `python3`, `python3-venv` and `curl` with apt, and only if they are missing.
+- `django.venv`: `python3 -m venv /home/django/env`, run as the app user.
+- `django.packages`: pip installs pinned versions into the venv. For `django_version` 3.2 (the tutorial's choice and the default) that is `django==3.2.*`, `gunicorn==20.1.*` and `django-csp==3.8.*`; 4.2 and 5.2 get `gunicorn==23.0.*`, and 5.2 also `django-csp==4.0.*`.
+- `django.secret-key`: generates a random 80-character hex key on the server and writes `export SECRET_KEY='…'` to `/home/django/.DJANGO_SECRET_KEY`, mode 0600. The key is never printed, stored in djdeploy's state, or sent back to your machine. An existing valid key is kept, because a new one would log every user out.
+- `django.project`: `django-admin startproject project /home/django/django-gunicorn-nginx`, then replaces the hard-coded `SECRET_KEY` line in `settings.py` with a comment.
+- `django.sample-app`: writes `project/urls.py`, the `myapp` package (views, urls, the `home.html` template) and `static/js/greenlight.js`.
+- `django.settings`: appends a managed block to the end of `settings.py` (see below).
+- `django.migrate` and `django.check`: `manage.py migrate --noinput`, then `manage.py check`, with the key loaded from the key file.
+
+## The managed block in settings.py
+
+All of djdeploy's settings live in one block between `# BEGIN djdeploy managed block` and `# END djdeploy managed block` at the end of `settings.py`. Each stage owns one section of it and replaces only that section; your own lines above the block are never touched, and the Plan tab shows the diff before anything is written. This stage's section reads `SECRET_KEY` from the environment (and refuses to start without it), sets `ALLOWED_HOSTS` to `.yourdomain`, `127.0.0.1` and `localhost`, and adds `myapp` to `INSTALLED_APPS`. The leading dot in `.yourdomain` also allows `www.` and any other subdomain.
+
+## How the pieces connect
+
+Django turns a request into a response: it matches the URL (`/myapp/` and `/` both lead to the `index` view) and renders the template. It does not listen on the network by itself; in the next stage gunicorn loads it through `project.wsgi:application`.
+
+## Check it by hand
+
+On the server:
+
+```
+sudo ls -la /home/django
+sudo stat -c '%a %U' /home/django/.DJANGO_SECRET_KEY
+sudo tail -n 20 /home/django/django-gunicorn-nginx/project/settings.py
+sudo -u django /home/django/env/bin/python -m pip list
+```
+
+The key file should show `600 django`, and the tail of `settings.py` shows the managed block.
+
+## When it goes wrong
+
+- `Could not find a SECRET_KEY in environment` when you run `manage.py` yourself: load the key first, as the app user: `sudo -u django sh -c '. /home/django/.DJANGO_SECRET_KEY && cd /home/django/django-gunicorn-nginx && /home/django/env/bin/python manage.py check'`.
+- pip cannot download anything: the server has no outbound internet or no DNS. Check the outbound rules of the cloud firewall.
+- pip finds no matching version: the chosen Django does not support the server's Python (Django 5.2 needs Python 3.10 or newer). Pick another `django_version`.
+- `manage.py check` reports an error: the message names the setting or file. If you edited `settings.py`, keep your changes above the managed block.
+
+"""###,
+        "lessons/en/dns.md": ###"""
+# DNS: your domain points at the server
+
+## Why this stage exists
+
+People type a name, not an address. A domain is also a requirement for HTTPS later: Let's Encrypt issues certificates for names it can look up and reach, not for bare IP addresses. This stage links your domain to the static address from the previous stage.
+
+You buy the domain from any registrar and manage its records in the registrar's DNS panel (or another DNS host). djdeploy cannot log in there for you, so it tells you exactly what to create and then watches until the world can see it.
+
+## What to create
+
+Two A records, both pointing at `server_ip`:
+
+- host `@` (the domain itself, for example `example.com`)
+- host `www` (for `www.example.com`)
+
+An A record maps a name to an IPv4 address. `@` is the usual shorthand for the bare domain; `www` is a subdomain that you want to lead to the same place. A TTL of "automatic" or a few minutes is fine. If the registrar parked the domain with records of its own, delete them: the wizard accepts only the one address.
+
+## What the wizard does
+
+- Shows the two records in the Plan and Output tabs.
+- Queries a DNS resolver directly over UDP for the A records of both names: the resolver in `dns_resolver` if you set one, otherwise the first `nameserver` in `/etc/resolv.conf` of the machine running djdeploy. `/etc/hosts` is never consulted, so a local override cannot fool the check.
+- Asks again every two seconds, prints what it sees every ten seconds, and gives up after ten minutes. The step succeeds when each name resolves to exactly `server_ip` and nothing else.
+
+Nothing changes on the server. This stage only reads.
+
+## How the pieces connect
+
+The browser asks a resolver for your domain, gets the A record, and opens a connection to that address on port 80 or 443. Everything after this (nginx's `server_name`, Django's `ALLOWED_HOSTS`, the certificate) is keyed on the name, so the name must lead here first.
+
+## Check it by hand
+
+```
+dig +short A example.com
+dig +short A www.example.com
+dig +short A example.com @1.1.1.1
+```
+
+Each should print only your server's address. Asking a public resolver (the last line) shows what the rest of the world sees, not just your own network.
+
+## When it goes wrong
+
+- The wait runs out: records can take from minutes up to an hour or so to appear, depending on the registrar. Run the stage again to start a new wait.
+- An old answer keeps coming back: a resolver cached it until the record's TTL expires. Wait, or point `dns_resolver` at your DNS host's own nameserver.
+- Two addresses come back: a leftover record (often the registrar's parking page). Delete it.
+- `www` is a CNAME to the domain instead of an A record: that works, because the resolver follows it and returns the A record.
+- The domain also has an AAAA (IPv6) record pointing elsewhere: browsers may prefer it. Remove it, or point it at the same server.
+
+"""###,
+        "lessons/en/firewall.md": ###"""
+# Firewall: who may reach the server
+
+## Why this stage exists
+
+A fresh cloud server is reachable by everybody on the internet, and most of what you are about to install is not ready for that yet: Django will run with `DEBUG = True` for a while, and its development setup leaks details. So the deployment starts with the door almost closed and opens it one port at a time, as each piece becomes safe to show.
+
+The rules are inbound TCP rules, and they are not fixed: they change as the deployment goes on. djdeploy keeps one desired rule set per phase and brings the firewall to it:
+
+- `dev` (this stage): SSH and port 8000 from your own address only.
+- `nginx`: adds port 80 from your address and from the server's own public IP (requests the server makes to its own domain travel over the public network too).
+- `https`: ports 80 and 443 open to everyone, because Let's Encrypt must reach port 80 from the internet.
+- `golive`: port 8000 is closed; what stays is SSH from you, 80 and 443 from anywhere.
+
+Only the SSH port, 80, 443 and 8000 are managed. Rules on other ports, and outbound rules, are left exactly as they are.
+
+## What the wizard does
+
+It depends on the `firewall_provider` input:
+
+- `manual` (the default): the Plan tab shows the rule table. You enter the rules in your cloud provider's console, then the wizard probes each port from your machine.
+- `aws`: reads the security group with `aws ec2 describe-security-groups`, then adds what is missing with `aws ec2 authorize-security-group-ingress` and removes managed rules that no longer belong with `aws ec2 revoke-security-group-ingress`. Added rules carry a `djdeploy:` description.
+- `ufw`: reads `ufw show added` on the server, runs `ufw allow proto tcp from ADDRESS to any port PORT` for each missing rule (and `ufw delete allow …` for extra ones), and turns ufw on with `ufw --force enable` when it is off. The SSH rule is added before ufw is enabled, so you are not locked out.
+
+`aws` and `ufw` need `operator_cidr`, your public address in CIDR form such as `198.51.100.7/32`. The manual table shows `<your IP>` until you give it.
+
+## How the pieces connect
+
+Every request from a browser passes the firewall before it can reach nginx, gunicorn or Django. A port that the firewall drops looks, from the outside, like a server that never answers. The firewall does not care which program listens behind a port; it only decides whether packets get there at all.
+
+## Check it by hand
+
+From your own computer, probe a port (replace the address with your server's):
+
+```
+nc -vz -w 3 203.0.113.10 8000
+```
+
+"Connection refused" is fine at this point: the packets reached the server and nothing is listening yet. A timeout means something drops them. On the server, with ufw:
+
+```
+sudo ufw status numbered
+```
+
+With AWS:
+
+```
+aws ec2 describe-security-groups --group-ids sg-0123456789abcdef0 --query 'SecurityGroups[0].IpPermissions'
+```
+
+## When it goes wrong
+
+- The probe times out: the rule is missing, or its source is not your real public address. Home connections change address; look up the current one and update `operator_cidr`.
+- The server runs its own firewall as well as the cloud one (ufw, firewalld, nftables): both must let the port through.
+- `aws` fails with `UnauthorizedOperation` or a credentials error: the AWS CLI on your machine needs credentials allowed to describe and change that security group.
+- You lost SSH access after editing rules by hand: use your provider's web console to restore the SSH rule, then run the stage again.
+
+"""###,
+        "lessons/en/gunicorn.md": ###"""
+# Gunicorn: the application server
+
+## Why this stage exists
+
+Django ships a development server (`manage.py runserver`), and its own documentation says not to use it in production: it has not been through security audits or performance tests. Gunicorn is a WSGI server built for that job. It starts a master process that manages a pool of worker processes, each of which loads your Django app and answers requests. The wizard skips `runserver` entirely and goes straight to gunicorn.
+
+## What the wizard does
+
+- `gunicorn.config`: writes `config/gunicorn/dev.py` in the project, the tutorial's development config: `wsgi_app = "project.wsgi:application"`, `workers = 2`, `bind = "0.0.0.0:8000"`, `reload = True`, `loglevel = "debug"`, one log file `/var/log/gunicorn/dev.log` for both access and errors, and the pid file `/var/run/gunicorn/dev.pid`.
+- `gunicorn.dirs`: `install -d -o django -g django -m 0755 /var/log/gunicorn /var/run/gunicorn`, so the app user may write its log and pid file there. `/var/run` is emptied at every boot; `djdeploy run --only gunicorn --recheck` recreates the directory.
+- `gunicorn.unit`: only when the server runs systemd (`/run/systemd/system` exists). Writes `/etc/systemd/system/gunicorn-dev.service`, runs `systemctl daemon-reload` and `systemctl enable gunicorn-dev`. The unit runs gunicorn as the app user, loads the key file first, and restarts it if it crashes. Without systemd, the config sets `daemon = True` and gunicorn detaches itself, as in the tutorial.
+- `gunicorn.running`: starts gunicorn when it is not running (`systemctl start gunicorn-dev`, or `gunicorn -c config/gunicorn/dev.py` as the app user with the key loaded). If the code, templates or settings changed since it last started, it sends `HUP` (`systemctl reload gunicorn-dev` or `kill -HUP PID`), which makes gunicorn start fresh workers with the new code. (`reload = True` often notices changed Python files on its own; the wizard does not count on it.) If the secret key changed, it restarts gunicorn instead, since the key comes from the environment read at start.
+
+The step succeeds only when `curl -H 'Host: yourdomain' http://127.0.0.1:8000/myapp/` on the server answers 200.
+
+## How the pieces connect
+
+```
+browser --(port 8000, your IP only)--> gunicorn master --> worker --> Django
+```
+
+`0.0.0.0:8000` means "every IPv4 address of this machine, port 8000", so the port can be reached from outside, but only from your address, because of the firewall's `dev` rules. Gunicorn passes each request to Django through the WSGI interface and sends Django's response back.
+
+## Check it by hand
+
+Open `http://yourdomain:8000/myapp/` in your browser: you should see the sample page. On the server:
+
+```
+curl -sI -H 'Host: yourdomain' http://127.0.0.1:8000/myapp/
+sudo ss -ltnp 'sport = :8000'
+sudo tail -f /var/log/gunicorn/dev.log
+```
+
+`ss` should show gunicorn listening on `0.0.0.0:8000`. Each page view adds a line like `"GET /myapp/ HTTP/1.1" 200` to the log. With systemd, `systemctl status gunicorn-dev` shows the master and its workers.
+
+## When it goes wrong
+
+- The browser hangs: the firewall drops port 8000. Check the `dev` rules and that `operator_cidr` is your current address.
+- "Connection refused": nothing listens on the public interface. Either gunicorn is not running (see the log), or it is bound to `127.0.0.1`, which accepts connections only from the server itself. `ss` shows which.
+- `400 Bad Request`: you used the IP address instead of the domain. Django only answers host names listed in `ALLOWED_HOSTS`.
+- "gunicorn does not answer on port 8000": read `/var/log/gunicorn/dev.log`. Common causes are a missing `SECRET_KEY`, a syntax error in your code, or `Address already in use` because an old `runserver` still holds port 8000.
+- A change does not show: the running workers still have the old code. Check the stage again with `djdeploy run --only gunicorn --recheck` (it sends `HUP`, or restarts when needed), or do it yourself: `sudo kill -HUP "$(cat /var/run/gunicorn/dev.pid)"`.
+
+"""###,
+        "lessons/en/nginx.md": ###"""
+# Nginx: the web server in front
+
+## Why this stage exists
+
+Gunicorn runs your Python code well, but it is not meant to face the internet directly. Nginx is: it handles thousands of connections cheaply, deals with slow clients so gunicorn workers are not tied up by them, serves plain files from disk far faster than Django can, and later terminates HTTPS. Nginx works as a reverse proxy: it accepts the browser's request on port 80 and forwards it to gunicorn on `127.0.0.1:8000`. Port 80 is also what browsers use when a URL has no port, so the `:8000` disappears from the address.
+
+## What the wizard does
+
+- `nginx.firewall`: moves the firewall to the `nginx` phase. Port 80 is opened to your address and to the server's own public IP; port 8000 stays open to you for now.
+- `nginx.package`: installs `nginx` with apt if it is missing. While installing, a temporary `/usr/sbin/policy-rc.d` stops the package from starting nginx with its stock "Welcome to nginx" site; it is removed afterwards.
+
+Then `nginx.site`, in this order:
+
+- writes `/etc/nginx/sites-available/yourdomain`;
+- `ln -sfn` links it into `/etc/nginx/sites-enabled/`;
+- `rm -f /etc/nginx/sites-enabled/default` disables Debian's default site, whose `listen 80 default_server` would otherwise clash with the catch-all block a later stage adds;
+- `nginx -t -q` tests the whole configuration;
+- nginx is started if it is stopped and reloaded if it runs (a reload of a stopped nginx would do nothing).
+
+If `nginx -t` fails, the previous site file, link and default site are put back, nginx is not reloaded and keeps serving its old configuration, and the step fails with nginx's message.
+
+## The site file
+
+```
+server_tokens off;
+
+server {
+    server_name .yourdomain;
+    listen 80;
+    location / {
+        proxy_pass http://127.0.0.1:8000;
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-Proto $scheme;
+    }
+}
+```
+
+(The real file also has per-site `access_log` and `error_log` lines.) `server_name .yourdomain` matches the domain and every subdomain. `proxy_set_header Host $host` passes on the name the browser asked for; without it nginx would send `Host: 127.0.0.1:8000`, and Django would check and build its links and redirects for the wrong name. `X-Forwarded-Proto` tells Django whether the browser used HTTP or HTTPS, which matters from the HTTPS stages on. `server_tokens off` hides nginx's version number in the `Server` header and error pages. `proxy_pass` names `127.0.0.1` instead of `localhost`, so nginx never tries IPv6 `::1`, where gunicorn does not listen.
+
+## How the pieces connect
+
+```
+browser --(port 80)--> nginx --(127.0.0.1:8000)--> gunicorn --> Django
+```
+
+## Check it by hand
+
+```
+curl -sI http://yourdomain/myapp/
+sudo nginx -t
+ls -l /etc/nginx/sites-enabled/
+sudo tail -f /var/log/nginx/yourdomain.access.log
+```
+
+Run `curl` from your own computer: expect `200 OK` and `Server: nginx` with no version.
+
+## When it goes wrong
+
+- The request hangs: the firewall drops port 80 from your address.
+- "Welcome to nginx!": the default site is still enabled and answered instead of yours.
+- `404 Not Found` in nginx's plain style: your site is not enabled (the link in `sites-enabled` is missing) or `server_name` does not match the name you typed.
+- `502 Bad Gateway`: nginx works but gunicorn does not answer on `127.0.0.1:8000`. The site's error log says `connect() failed (111: Connection refused)`; see the gunicorn lesson.
+- `400 Bad Request` from Django: the name you used is not in `ALLOWED_HOSTS` (for example the bare IP address, or another domain pointed at this server).
+- `nginx -t` fails with "duplicate default server": another file in `sites-enabled` or `conf.d` also claims `default_server`.
+- The step refuses because `sites-enabled/default` is a regular file, not a link: move it away yourself; the wizard only removes links.
+
+"""###,
+        "lessons/en/static-files.md": ###"""
+# Static files: served by nginx itself
+
+## Why this stage exists
+
+JavaScript, CSS and images do not change from one request to the next, so there is no reason to wake Python up for them. Behind gunicorn, Django does not serve them at all: its static-file helper only works with `runserver` in debug mode. The usual setup is to copy every static file into one directory with `collectstatic` and let nginx send them straight from disk.
+
+This is also the stage that turns `DEBUG` off. With `DEBUG = True`, any error shows visitors a detailed page with your code, your settings and parts of the request; the site must not face the public like that.
+
+## What the wizard does
+
+- `static-files.root`: creates `/var/www/yourdomain` (owned by root, mode 0755) and `/var/www/yourdomain/static` (owned by the app user, 0755). The files live outside the app user's home on purpose: that home is mode 0750, so nginx's `www-data` user could not read anything inside it.
+- `static-files.settings`: adds a `static-files` section to the managed block in `settings.py` with `STATIC_URL = "/static/"`, `STATIC_ROOT = "/var/www/yourdomain/static"`, `STATICFILES_DIRS = [BASE_DIR / "static"]` and `DEBUG = False`.
+- `static-files.collectstatic`: `manage.py collectstatic --noinput` copies the project's `static/` folder (with `js/greenlight.js`) and the files of Django's own apps, mostly the admin's, into `STATIC_ROOT`.
+- `static-files.gunicorn`: the settings changed, so gunicorn gets a `HUP`. The step then requests a page that does not exist and expects a plain 404, not Django's debug page, which proves `DEBUG` is really off in the running app.
+- `static-files.nginx`: renders the site file again, now with a second location, then `nginx -t` and reload, exactly as in the nginx stage:
+
+```
+location /static {
+    alias /var/www/yourdomain/static/;
+}
+```
+
+`alias` maps the URL prefix onto the directory, so `/static/js/greenlight.js` becomes `/var/www/yourdomain/static/js/greenlight.js`. Unlike the tutorial, there is no `autoindex on`: visitors cannot list the directory.
+
+## How the pieces connect
+
+```
+/static/... : browser --> nginx --> file on disk
+everything else : browser --> nginx --> gunicorn --> Django
+```
+
+nginx picks the longest matching `location`: `/static` for the files, `/` for the rest. The sample page contains `<script src="/static/js/greenlight.js">`; when you hover over its text, it turns big and green, which shows that the browser fetched the script.
+
+## Check it by hand
+
+```
+curl -sI http://yourdomain/static/js/greenlight.js
+curl -s http://yourdomain/no-such-page/ | head -n 5
+sudo ls -l /var/www/yourdomain/static/js/
+```
+
+The script must come back `200` with `Server: nginx` and none of Django's headers (`X-Frame-Options`, `X-Content-Type-Options`, `Referrer-Policy`): that is how the wizard tells that nginx, not Django, sent it. The unknown page must be a short "Not Found", not a yellow debug page.
+
+## When it goes wrong
+
+- `404` for a static file: `collectstatic` did not run, or the `alias` path is wrong. The site's error log names the exact path nginx tried: `open() "…/js/greenlight.js" failed (2: No such file or directory)`.
+- `403 Forbidden`: nginx may not read the directory. Every directory on the way needs the `x` bit for others, every file the `r` bit.
+- The debug page still appears: gunicorn runs the old settings. Run `djdeploy run --only static-files --recheck`, or send `HUP` yourself.
+- `Server Error (500)` after `DEBUG` went off: the real error is now only in `/var/log/gunicorn/dev.log`.
+- Hovering does nothing: the browser cached the page; force a reload, and check the script's headers with `curl` as above.
+
+"""###,
+        "lessons/en/static-ip.md": ###"""
+# Static IP: an address that does not move
+
+## Why this stage exists
+
+The DNS records you create in the next stage point your domain at one IPv4 address. Cloud servers usually get a public address that can change: stop the instance and start it again, or replace it with a new one, and the old address is gone. Your domain would then point at somebody else's machine, or at nothing.
+
+The cure is an address that belongs to your account rather than to the running instance. AWS calls it an Elastic IP, Azure a reserved IP; other providers have their own name. You attach it to the server, and it stays yours until you release it.
+
+## What the wizard does
+
+It depends on the `static_ip_provider` input:
+
+- `manual` (the default): nothing is run. You reserve the address in your provider's console, attach it to the server, and enter it as `server_ip`. The step succeeds as soon as `server_ip` is known; if it is missing, the step stops and asks for it.
+- `aws`: the wizard looks for an Elastic IP already associated with the instance (`aws_instance_id`) with `aws ec2 describe-addresses`. If there is one, its address becomes `server_ip` and nothing changes. Otherwise it reuses an unattached address it allocated earlier (tagged `djdeploy` with your domain), or allocates a new one with `aws ec2 allocate-address --domain vpc`, and attaches it with `aws ec2 associate-address`. The public address is then recorded as `server_ip`.
+
+The tag is there so that an interrupted run (allocated, not yet attached) does not leave a second address behind when you run the stage again.
+
+## What changes
+
+- On AWS: one Elastic IP in your account, associated with the instance. The instance's previous public address is released by AWS.
+- In djdeploy: the `server_ip` input, which the firewall, DNS and later stages read.
+- Nothing on the server itself.
+
+## How the pieces connect
+
+The browser asks DNS for your domain, gets this address, and connects to it. Everything later (firewall rules naming the server's own IP, the A records, the certificate check) assumes this address stays the same.
+
+## Check it by hand
+
+```
+aws ec2 describe-addresses --filters Name=instance-id,Values=i-0123456789abcdef0
+ssh deploy@203.0.113.10 hostname
+```
+
+The first command shows the `PublicIp` bound to your instance; the second proves you can log in through it.
+
+## When it goes wrong
+
+- SSH stops working right after the association: the instance's address changed. Connect to the new address and update the target host in your answers file or profile.
+- `AddressLimitExceeded`: the region's Elastic IP quota is used up. Release addresses you no longer need, or ask AWS for a higher quota.
+- `UnauthorizedOperation`: the AWS credentials lack the EC2 address permissions.
+- Public IPv4 addresses cost money on AWS. When you tear the server down, release the address with `aws ec2 release-address --allocation-id eipalloc-…`.
+
+"""###,
+        "lessons/zh/django.md": ###"""
+# Django：应用本身
+
+## 为什么需要这一步
+
+整套部署的目的，就是把请求送到一个 Django 应用手里，所以首先得有这么个应用。这一阶段在服务器上搭出教程里那个小示例站点：项目名 `project`，里面一个应用 `myapp`，页面上写着 “Now this is some sweet HTML!”。它故意做得很小，这样后面出问题时，你就知道毛病出在管道上，而不是应用里。
+
+## 向导具体做了什么
+
+应用以一个专用的系统用户运行（`app_user`，默认是 `django`），这个用户没有登录 shell、也没有 sudo 权限，而不是用你登录服务器的那个账号。这样即使 Web 进程被攻破，也碰不到你的密钥和文件。以默认用户为例，步骤如下：
+
+- `django.app-user`：执行 `useradd --system --create-home --home-dir /home/django --shell /usr/sbin/nologin --user-group django`，再 `chmod 0750 /home/django`。
+- `django.python`：用 apt 安装 `python3`、`python3-venv` 和 `curl`，已装的不会重装。
+- `django.venv`：以应用用户身份执行 `python3 -m venv /home/django/env`。
+- `django.packages`：用 pip 往虚拟环境里安装固定版本。`django_version` 为 3.2 时（教程用的版本，也是默认值）装的是 `django==3.2.*`、`gunicorn==20.1.*` 和 `django-csp==3.8.*`；4.2 和 5.2 会装 `gunicorn==23.0.*`，5.2 另外配 `django-csp==4.0.*`。
+- `django.secret-key`：在服务器上生成一个 80 位十六进制的随机密钥，把 `export SECRET_KEY='…'` 写进 `/home/django/.DJANGO_SECRET_KEY`，权限 0600。密钥不会被打印、不会存进 djdeploy 的状态文件，也不会传回你的电脑。已有的有效密钥会保留不动——换新密钥会让所有用户掉线。
+- `django.project`：执行 `django-admin startproject project /home/django/django-gunicorn-nginx`，然后把 `settings.py` 里写死的 `SECRET_KEY` 那一行换成注释。
+- `django.sample-app`：写入 `project/urls.py`、`myapp` 包（视图、URL 配置、模板 `home.html`）以及 `static/js/greenlight.js`。
+- `django.settings`：在 `settings.py` 末尾追加受管配置块（见下文）。
+- `django.migrate` 和 `django.check`：加载密钥文件后，依次执行 `manage.py migrate --noinput` 和 `manage.py check`。
+
+## settings.py 里的受管配置块
+
+djdeploy 写入的所有设置，都集中在 `settings.py` 末尾 `# BEGIN djdeploy managed block` 与 `# END djdeploy managed block` 之间。每个阶段各管其中一节，只替换自己那一节；配置块上方你自己写的内容一行都不会动，而且写入之前 Plan 标签页会先给出差异。本阶段这一节做三件事：从环境变量读取 `SECRET_KEY`（读不到就拒绝启动）；把 `ALLOWED_HOSTS` 设为 `.你的域名`、`127.0.0.1` 和 `localhost`；把 `myapp` 加进 `INSTALLED_APPS`。`.你的域名` 前面那个点，表示 `www.` 等子域名也一并允许。
+
+## 各部分如何衔接
+
+Django 负责把请求变成响应：匹配 URL（`/myapp/` 和 `/` 都交给 `index` 视图），再渲染模板。它自己并不监听网络；下一阶段由 gunicorn 通过 `project.wsgi:application` 把它加载起来。
+
+## 手动检查
+
+在服务器上执行：
+
+```
+sudo ls -la /home/django
+sudo stat -c '%a %U' /home/django/.DJANGO_SECRET_KEY
+sudo tail -n 20 /home/django/django-gunicorn-nginx/project/settings.py
+sudo -u django /home/django/env/bin/python -m pip list
+```
+
+密钥文件应显示 `600 django`；`settings.py` 的末尾能看到受管配置块。
+
+## 常见问题
+
+- 自己运行 `manage.py` 时报 `Could not find a SECRET_KEY in environment`：需要先以应用用户身份加载密钥：`sudo -u django sh -c '. /home/django/.DJANGO_SECRET_KEY && cd /home/django/django-gunicorn-nginx && /home/django/env/bin/python manage.py check'`。
+- pip 什么都下载不了：服务器没有出站网络或 DNS 不通，检查云防火墙的出站规则。
+- pip 找不到匹配的版本：所选 Django 不支持服务器上的 Python（Django 5.2 需要 Python 3.10 及以上），换一个 `django_version`。
+- `manage.py check` 报错：错误信息会指出是哪个设置或文件。如果你改过 `settings.py`，请把改动放在受管配置块的上方。
+
+"""###,
+        "lessons/zh/dns.md": ###"""
+# DNS：让域名指向服务器
+
+## 为什么需要这一步
+
+人们输入的是名字，而不是 IP 地址。后面启用 HTTPS 也离不开域名：Let's Encrypt 只给能查到、能访问到的域名签发证书，不给裸 IP 签。这一阶段把你的域名和上一阶段拿到的固定地址联系起来。
+
+域名可以在任意一家注册商购买，记录在注册商的 DNS 管理页面（或其他 DNS 托管服务）里维护。djdeploy 没法替你登录那里，所以它会把要添加的记录原样列出来，然后一直等，直到外界能查到为止。
+
+## 要添加的记录
+
+两条 A 记录，都指向 `server_ip`：
+
+- 主机名 `@`（域名本身，例如 `example.com`）
+- 主机名 `www`（对应 `www.example.com`）
+
+A 记录的作用是把一个名字映射到一个 IPv4 地址。`@` 是“裸域名”的惯用写法；`www` 是子域名，我们希望它也通向同一台服务器。TTL 选“自动”或几分钟都可以。如果注册商给域名预置了停放页之类的记录，请删掉：向导只接受唯一的那个地址。
+
+## 向导具体做了什么
+
+- 在 Plan 和 Output 标签页里列出这两条记录。
+- 通过 UDP 直接向 DNS 解析器查询两个名字的 A 记录：设置了 `dns_resolver` 就用它，否则用运行 djdeploy 那台机器 `/etc/resolv.conf` 里的第一个 `nameserver`。它从不读取 `/etc/hosts`，所以本地的覆盖写法骗不过这项检查。
+- 每两秒查一次，每十秒输出一次当前结果，十分钟后放弃。两个名字都解析到且只解析到 `server_ip` 时，这一步成功。
+
+服务器上没有任何改动，这一阶段只读不写。
+
+## 各部分如何衔接
+
+浏览器向解析器查询你的域名，拿到 A 记录，再连接该地址的 80 或 443 端口。之后的所有环节——nginx 的 `server_name`、Django 的 `ALLOWED_HOSTS`、证书——都是按名字来匹配的，所以名字必须先能指到这里。
+
+## 手动检查
+
+```
+dig +short A example.com
+dig +short A www.example.com
+dig +short A example.com @1.1.1.1
+```
+
+每条都应该只输出你服务器的地址。最后一条问的是公共解析器，看到的是外界的视角，而不只是你自己网络里的结果。
+
+## 常见问题
+
+- 等待超时：视注册商而定，记录生效可能要几分钟到一小时左右。重新运行本阶段，它会再等一轮。
+- 总是返回旧地址：某个解析器缓存了旧结果，要等记录的 TTL 过期。可以再等等，或者把 `dns_resolver` 设成你 DNS 托管商自己的权威服务器。
+- 返回了两个地址：有残留记录（常见的是注册商的停放页），删掉它。
+- `www` 配成了指向主域名的 CNAME 而不是 A 记录：也没问题，解析器会跟着 CNAME 走，最终返回 A 记录。
+- 域名还有一条指向别处的 AAAA（IPv6）记录：浏览器可能优先用它。删掉它，或者让它也指向这台服务器。
+
+"""###,
+        "lessons/zh/firewall.md": ###"""
+# 防火墙：谁能连到服务器
+
+## 为什么需要这一步
+
+一台新开的云服务器，默认整个互联网都能访问；而接下来要装的东西，大部分还没准备好见人。比如 Django 会有一段时间开着 `DEBUG = True`，开发阶段的配置会暴露不少内部信息。所以部署一开始先把门基本关上，等每个组件可以安全对外了，再逐个开放端口。
+
+这里说的是入站 TCP 规则，而且它不是一成不变的，会随部署进度调整。djdeploy 为每个阶段定义了一套“期望的规则”，每次都把防火墙调整到那一套：
+
+- `dev`（本阶段）：SSH 端口和 8000 端口，只允许你自己的 IP 访问。
+- `nginx`：再开放 80 端口，来源是你的 IP 和服务器自己的公网 IP（服务器访问自己的域名时，流量同样走公网）。
+- `https`：80 和 443 对所有人开放，因为 Let's Encrypt 要从互联网上访问 80 端口完成验证。
+- `golive`：关闭 8000，只留下你的 SSH，以及对所有人开放的 80 和 443。
+
+djdeploy 只管理 SSH 端口、80、443 和 8000 这几个端口。其他端口上的规则以及出站规则，它一概不动。
+
+## 向导具体做了什么
+
+取决于输入项 `firewall_provider`：
+
+- `manual`（默认）：在 Plan 标签页列出规则表，由你到云厂商的控制台里手动添加；之后向导从你的电脑逐个探测这些端口。
+- `aws`：先用 `aws ec2 describe-security-groups` 读出安全组现状，缺的规则用 `aws ec2 authorize-security-group-ingress` 补上，多余的受管规则用 `aws ec2 revoke-security-group-ingress` 删掉。新加的规则描述以 `djdeploy:` 开头。
+- `ufw`：在服务器上读取 `ufw show added`，缺的规则执行 `ufw allow proto tcp from 地址 to any port 端口`，多余的执行 `ufw delete allow …`；如果 ufw 没启用，最后执行 `ufw --force enable`。SSH 规则总是在启用之前加好，不会把你自己锁在外面。
+
+`aws` 和 `ufw` 都需要 `operator_cidr`，也就是你的公网地址，写成 CIDR 形式，例如 `198.51.100.7/32`。没填的话，manual 的规则表里会显示 `<your IP>` 占位。
+
+## 各部分如何衔接
+
+浏览器发出的每个请求，都要先过防火墙，才轮得到 nginx、gunicorn 和 Django。被防火墙丢弃的端口，从外面看就像服务器根本不回应。防火墙不关心端口后面跑的是什么程序，它只决定数据包能不能到达。
+
+## 手动检查
+
+在你自己的电脑上探测端口（把地址换成你的服务器）：
+
+```
+nc -vz -w 3 203.0.113.10 8000
+```
+
+这个阶段看到 “Connection refused” 是正常的：数据包已经到了服务器，只是还没有程序在监听。如果是超时，说明中途被丢弃了。服务器上用 ufw 的话：
+
+```
+sudo ufw status numbered
+```
+
+用 AWS 的话：
+
+```
+aws ec2 describe-security-groups --group-ids sg-0123456789abcdef0 --query 'SecurityGroups[0].IpPermissions'
+```
+
+## 常见问题
+
+- 探测超时：规则没加，或者来源地址不是你当前真实的公网 IP。家用宽带的 IP 经常变，查一下现在的地址，更新 `operator_cidr`。
+- 服务器上除了云防火墙还有自己的防火墙（ufw、firewalld、nftables）：两道都要放行。
+- `aws` 报 `UnauthorizedOperation` 或凭证错误：你电脑上的 AWS CLI 需要有读取和修改该安全组权限的凭证。
+- 手动改规则后 SSH 连不上了：用云厂商网页上的控制台把 SSH 规则加回来，再重新运行本阶段。
+
+"""###,
+        "lessons/zh/gunicorn.md": ###"""
+# Gunicorn：应用服务器
+
+## 为什么需要这一步
+
+Django 自带一个开发服务器（`manage.py runserver`），但 Django 官方文档明确说不要在生产环境用它：它没有经过安全审计，也没做过性能测试。Gunicorn 是专门干这件事的 WSGI 服务器：它启动一个主进程（master），由主进程管理一组工作进程（worker），每个工作进程加载你的 Django 应用并处理请求。向导直接跳过 `runserver`，一步到位用 gunicorn。
+
+## 向导具体做了什么
+
+- `gunicorn.config`：在项目里写入 `config/gunicorn/dev.py`，即教程中的开发配置：`wsgi_app = "project.wsgi:application"`、`workers = 2`、`bind = "0.0.0.0:8000"`、`reload = True`、`loglevel = "debug"`，访问日志和错误日志都写进 `/var/log/gunicorn/dev.log`，进程号写进 `/var/run/gunicorn/dev.pid`。
+- `gunicorn.dirs`：执行 `install -d -o django -g django -m 0755 /var/log/gunicorn /var/run/gunicorn`，让应用用户能在这里写日志和 pid 文件。`/var/run` 每次开机都会被清空，执行 `djdeploy run --only gunicorn --recheck` 即可把目录建回来。
+- `gunicorn.unit`：仅当服务器使用 systemd（存在 `/run/systemd/system`）时执行。写入 `/etc/systemd/system/gunicorn-dev.service`，然后执行 `systemctl daemon-reload` 和 `systemctl enable gunicorn-dev`。这个单元以应用用户身份运行 gunicorn，启动前先加载密钥文件，进程崩溃会自动拉起。没有 systemd 时，配置里是 `daemon = True`，gunicorn 自己转入后台，和教程里一样。
+- `gunicorn.running`：gunicorn 没在运行就启动它（`systemctl start gunicorn-dev`，或以应用用户身份、加载密钥后执行 `gunicorn -c config/gunicorn/dev.py`）。如果自上次启动以来代码、模板或设置有变化，就发送 `HUP` 信号（`systemctl reload gunicorn-dev` 或 `kill -HUP 进程号`），gunicorn 会换上一批加载新代码的工作进程。（`reload = True` 通常能自己发现 Python 文件的改动，但向导并不依赖它。）如果变的是密钥，则整个重启——密钥来自启动时读取的环境变量。
+
+只有在服务器上执行 `curl -H 'Host: 你的域名' http://127.0.0.1:8000/myapp/` 返回 200，这一步才算成功。
+
+## 各部分如何衔接
+
+```
+浏览器 --(8000 端口，仅限你的 IP)--> gunicorn 主进程 --> 工作进程 --> Django
+```
+
+`0.0.0.0:8000` 的意思是“本机所有 IPv4 地址的 8000 端口”，所以外面可以连进来；但因为防火墙的 `dev` 规则，只有你的地址连得进来。gunicorn 通过 WSGI 接口把每个请求交给 Django，再把 Django 的响应发回去。
+
+## 手动检查
+
+在浏览器里打开 `http://你的域名:8000/myapp/`，应该能看到示例页面。在服务器上：
+
+```
+curl -sI -H 'Host: 你的域名' http://127.0.0.1:8000/myapp/
+sudo ss -ltnp 'sport = :8000'
+sudo tail -f /var/log/gunicorn/dev.log
+```
+
+`ss` 应显示 gunicorn 在 `0.0.0.0:8000` 上监听。每访问一次页面，日志里就多一行类似 `"GET /myapp/ HTTP/1.1" 200` 的记录。有 systemd 的话，`systemctl status gunicorn-dev` 能看到主进程和各个工作进程。
+
+## 常见问题
+
+- 浏览器一直转圈：防火墙丢弃了 8000 端口的包。检查 `dev` 规则，以及 `operator_cidr` 是不是你当前的地址。
+- 提示“连接被拒绝”：公网接口上没有程序在监听。要么 gunicorn 没启动（看日志），要么它绑定在 `127.0.0.1` 上——那样只接受服务器本机的连接。用 `ss` 一看便知。
+- 返回 `400 Bad Request`：你用 IP 地址而不是域名访问了。Django 只响应 `ALLOWED_HOSTS` 里列出的主机名。
+- 报 “gunicorn does not answer on port 8000”：查看 `/var/log/gunicorn/dev.log`。常见原因有：缺少 `SECRET_KEY`、代码有语法错误，或者旧的 `runserver` 还占着 8000 端口，导致 `Address already in use`。
+- 改了代码却看不到效果：正在运行的工作进程还是旧代码。用 `djdeploy run --only gunicorn --recheck` 重新检查本阶段（它会发送 `HUP`，必要时直接重启），或者自己执行 `sudo kill -HUP "$(cat /var/run/gunicorn/dev.pid)"`。
+
+"""###,
+        "lessons/zh/nginx.md": ###"""
+# Nginx：站在最前面的 Web 服务器
+
+## 为什么需要这一步
+
+Gunicorn 跑 Python 代码很在行，但它并不适合直接面对互联网；nginx 才是干这个的。它能以很低的开销同时应付成千上万个连接，替 gunicorn 应付那些慢吞吞的客户端，免得工作进程被拖住；从磁盘直接发送普通文件比 Django 快得多；后面还要由它来处理 HTTPS。nginx 在这里充当反向代理：在 80 端口接收浏览器的请求，再转发给 `127.0.0.1:8000` 上的 gunicorn。而且 URL 不写端口时浏览器默认用的就是 80，地址里的 `:8000` 从此可以去掉了。
+
+## 向导具体做了什么
+
+- `nginx.firewall`：把防火墙切换到 `nginx` 阶段。80 端口对你的地址和服务器自己的公网 IP 开放；8000 端口暂时仍对你开放。
+- `nginx.package`：缺少时用 apt 安装 `nginx`。安装期间会临时放一个 `/usr/sbin/policy-rc.d`，阻止安装包用自带的 “Welcome to nginx” 默认站点把 nginx 启动起来；装完即删除。
+
+接着 `nginx.site` 按以下顺序执行：
+
+- 写入 `/etc/nginx/sites-available/你的域名`；
+- 用 `ln -sfn` 把它链接到 `/etc/nginx/sites-enabled/`；
+- 用 `rm -f /etc/nginx/sites-enabled/default` 停用 Debian 的默认站点——它带有 `listen 80 default_server`，会和后面阶段添加的兜底 server 块冲突；
+- 用 `nginx -t -q` 检查整套配置；
+- nginx 没运行就启动，在运行就 reload（对一个已停止的 nginx 执行 reload 什么也不会发生）。
+
+如果 `nginx -t` 检查失败，向导会把原来的站点文件、链接和默认站点都恢复原样，不 reload，nginx 继续按旧配置服务，这一步报错并附上 nginx 的提示信息。
+
+## 站点配置文件
+
+```
+server_tokens off;
+
+server {
+    server_name .yourdomain;
+    listen 80;
+    location / {
+        proxy_pass http://127.0.0.1:8000;
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-Proto $scheme;
+    }
+}
+```
+
+（实际文件里还有该站点专用的 `access_log` 和 `error_log` 两行。）`server_name .yourdomain` 匹配域名本身和它的所有子域名。`proxy_set_header Host $host` 把浏览器请求的主机名原样转交；少了它，nginx 发过去的是 `Host: 127.0.0.1:8000`，Django 会拿这个错误的名字去做校验、生成链接和跳转。`X-Forwarded-Proto` 告诉 Django 浏览器用的是 HTTP 还是 HTTPS，从 HTTPS 相关阶段开始会用到。`server_tokens off` 让 `Server` 响应头和错误页里不再显示 nginx 的版本号。`proxy_pass` 写 `127.0.0.1` 而不是 `localhost`，这样 nginx 不会去尝试 IPv6 的 `::1`——gunicorn 并没有在那里监听。
+
+## 各部分如何衔接
+
+```
+浏览器 --(80 端口)--> nginx --(127.0.0.1:8000)--> gunicorn --> Django
+```
+
+## 手动检查
+
+```
+curl -sI http://你的域名/myapp/
+sudo nginx -t
+ls -l /etc/nginx/sites-enabled/
+sudo tail -f /var/log/nginx/你的域名.access.log
+```
+
+`curl` 要在你自己的电脑上执行：应返回 `200 OK`，并且 `Server: nginx` 后面没有版本号。
+
+## 常见问题
+
+- 请求一直挂着没响应：防火墙丢弃了来自你地址的 80 端口流量。
+- 出现 “Welcome to nginx!”：默认站点还启用着，抢先响应了请求。
+- nginx 风格的简陋 `404 Not Found`：你的站点没有启用（`sites-enabled` 里缺少链接），或者 `server_name` 和你输入的名字对不上。
+- `502 Bad Gateway`：nginx 正常，但 `127.0.0.1:8000` 上的 gunicorn 没有响应。站点错误日志里会有 `connect() failed (111: Connection refused)`，参见 gunicorn 那一课。
+- Django 返回 `400 Bad Request`：你用的名字不在 `ALLOWED_HOSTS` 里（比如直接用 IP 地址访问，或者另一个也指向这台服务器的域名）。
+- `nginx -t` 报 “duplicate default server”：`sites-enabled` 或 `conf.d` 里另有文件也声明了 `default_server`。
+- 这一步拒绝执行，因为 `sites-enabled/default` 是普通文件而不是链接：请自己把它挪走，向导只会删除链接。
+
+"""###,
+        "lessons/zh/static-files.md": ###"""
+# 静态文件：交给 nginx 直接发送
+
+## 为什么需要这一步
+
+JavaScript、CSS 和图片每次请求的内容都一样，没必要为它们惊动 Python。事实上，放在 gunicorn 后面时 Django 根本不提供静态文件：它自带的静态文件辅助功能只在调试模式的 `runserver` 下才起作用。通行做法是用 `collectstatic` 把所有静态文件复制到同一个目录，再由 nginx 直接从磁盘发送。
+
+关闭 `DEBUG` 也在这一阶段。开着 `DEBUG = True` 时，任何一个错误都会给访客显示一页详细信息，里面有你的代码、你的设置和请求的部分内容；网站不能以这种状态面对公众。
+
+## 向导具体做了什么
+
+- `static-files.root`：创建 `/var/www/你的域名`（属主 root，权限 0755）和 `/var/www/你的域名/static`（属主为应用用户，0755）。特意放在应用用户的家目录之外：家目录权限是 0750，nginx 的 `www-data` 用户读不到里面的任何东西。
+- `static-files.settings`：在 `settings.py` 的受管配置块里加入 `static-files` 一节，内容为 `STATIC_URL = "/static/"`、`STATIC_ROOT = "/var/www/你的域名/static"`、`STATICFILES_DIRS = [BASE_DIR / "static"]` 以及 `DEBUG = False`。
+- `static-files.collectstatic`：执行 `manage.py collectstatic --noinput`，把项目的 `static/` 目录（内含 `js/greenlight.js`）以及 Django 自带应用的文件（主要是 admin 的）复制到 `STATIC_ROOT`。
+- `static-files.gunicorn`：设置变了，所以给 gunicorn 发 `HUP`。随后请求一个不存在的页面，期望得到普通的 404，而不是 Django 的调试页——以此证明运行中的应用确实关掉了 `DEBUG`。
+- `static-files.nginx`：重新生成站点文件，这次多了一个 location，然后和 nginx 阶段一样执行 `nginx -t` 并 reload：
+
+```
+location /static {
+    alias /var/www/yourdomain/static/;
+}
+```
+
+`alias` 把 URL 前缀映射到目录上，于是 `/static/js/greenlight.js` 对应的就是 `/var/www/你的域名/static/js/greenlight.js`。和教程不同，这里没有 `autoindex on`，访客无法列出目录内容。
+
+## 各部分如何衔接
+
+```
+/static/... ：浏览器 --> nginx --> 磁盘上的文件
+其他请求    ：浏览器 --> nginx --> gunicorn --> Django
+```
+
+nginx 会选择匹配最长的那个 `location`：文件走 `/static`，其余走 `/`。示例页面里有一行 `<script src="/static/js/greenlight.js">`；鼠标移到页面文字上，文字会变大变绿，说明浏览器成功取到了这个脚本。
+
+## 手动检查
+
+```
+curl -sI http://你的域名/static/js/greenlight.js
+curl -s http://你的域名/no-such-page/ | head -n 5
+sudo ls -l /var/www/你的域名/static/js/
+```
+
+脚本应返回 `200`，带 `Server: nginx`，并且没有 Django 会加的那些响应头（`X-Frame-Options`、`X-Content-Type-Options`、`Referrer-Policy`）——向导正是靠这一点判断文件是 nginx 而不是 Django 发出的。那个不存在的页面应该只返回一个简短的 “Not Found”，而不是黄色的调试页。
+
+## 常见问题
+
+- 静态文件返回 `404`：没执行 `collectstatic`，或者 `alias` 路径写错了。站点错误日志会写出 nginx 实际尝试的路径：`open() "…/js/greenlight.js" failed (2: No such file or directory)`。
+- 返回 `403 Forbidden`：nginx 没有读取权限。沿途每一级目录都要对其他用户有 `x` 权限，文件要有 `r` 权限。
+- 仍然出现调试页：gunicorn 还在用旧设置。执行 `djdeploy run --only static-files --recheck`，或者自己发送 `HUP`。
+- 关掉 `DEBUG` 之后出现 `Server Error (500)`：真正的错误信息现在只写在 `/var/log/gunicorn/dev.log` 里。
+- 鼠标移上去没反应：浏览器缓存了旧页面，强制刷新一下，再像上面那样用 `curl` 查看脚本的响应头。
+
+"""###,
+        "lessons/zh/static-ip.md": ###"""
+# 固定 IP：不会变的地址
+
+## 为什么需要这一步
+
+下一阶段要创建的 DNS 记录，会把你的域名指向一个 IPv4 地址。而云服务器默认分到的公网地址往往会变：实例停机再启动，或者换成一台新实例，原来的地址就没了。到那时你的域名要么指向别人的机器，要么什么也指不到。
+
+办法是用一个属于“你的账号”、而不是属于“当前这台实例”的地址。AWS 叫它弹性 IP（Elastic IP），Azure 叫保留 IP，其他厂商也各有叫法。把它绑定到服务器上，只要你不主动释放，它就一直归你。
+
+## 向导具体做了什么
+
+取决于输入项 `static_ip_provider`：
+
+- `manual`（默认）：不执行任何命令。你在云厂商控制台里申请固定地址、绑定到服务器，然后把它填进 `server_ip`。只要 `server_ip` 已知，这一步就算完成；没填的话，这一步会停下来让你补上。
+- `aws`：先用 `aws ec2 describe-addresses` 查实例（`aws_instance_id`）上是否已经绑定了弹性 IP。已经有了，就把它记为 `server_ip`，不做任何改动。没有的话，优先复用之前分配过、还没绑定的地址（带有 `djdeploy` 标签，值里含你的域名），否则用 `aws ec2 allocate-address --domain vpc` 新分配一个，再用 `aws ec2 associate-address` 绑定。最后把公网地址记为 `server_ip`。
+
+打标签是为了防止这种情况：上次运行分配了地址、还没来得及绑定就中断了，重跑时不会再多分配一个。
+
+## 改动了什么
+
+- AWS 上：你的账号里多一个弹性 IP，绑定在这台实例上；实例原来的公网地址由 AWS 收回。
+- djdeploy 里：输入项 `server_ip`。防火墙、DNS 以及后面的阶段都会用到它。
+- 服务器本身：没有任何变化。
+
+## 各部分如何衔接
+
+浏览器先向 DNS 查询你的域名，拿到这个地址，再连过去。后面的一切——写着服务器自身 IP 的防火墙规则、A 记录、证书签发时的验证——都以这个地址不变为前提。
+
+## 手动检查
+
+```
+aws ec2 describe-addresses --filters Name=instance-id,Values=i-0123456789abcdef0
+ssh deploy@203.0.113.10 hostname
+```
+
+第一条命令会显示绑定在实例上的 `PublicIp`；第二条确认你能通过这个地址登录。
+
+## 常见问题
+
+- 刚绑定完 SSH 就连不上：实例的地址换了。改用新地址连接，并更新应答文件或配置档里的目标主机。
+- `AddressLimitExceeded`：该区域的弹性 IP 配额用完了。释放不用的地址，或向 AWS 申请提高配额。
+- `UnauthorizedOperation`：AWS 凭证缺少 EC2 地址相关的权限。
+- AWS 的公网 IPv4 地址是收费的。拆掉服务器时，记得用 `aws ec2 release-address --allocation-id eipalloc-…` 释放它。
+
+"""###,
         "templates/django/csp-dict.py.mustache": ##"""
 # django-csp >= 4 reads only the CONTENT_SECURITY_POLICY dict (CSP_* settings are ignored).
 from csp.constants import NONE, SELF
