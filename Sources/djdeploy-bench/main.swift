@@ -4,6 +4,9 @@ import StepRunner
 // djdeploy-bench: benchmarks that print tables. Not tests: they never fail on a number.
 //   swift run -c release djdeploy-bench runner [--quick] [--sshd-env FILE]
 //   swift run -c release djdeploy-bench stream [--quick] [--sshd-env FILE]
+//   swift run -c release djdeploy-bench state [--quick]
+//   swift run -c release djdeploy-bench startup [--quick]
+//   swift run -c release djdeploy-bench step [--quick] [--sshd-env FILE]   (vs Ansible, when installed)
 //   swift run -c release djdeploy-bench all [--quick]
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -160,6 +163,12 @@ do {
         try await benchRunner(dest)
     }
     if which == "stream" || which == "all" { try await benchStream(dest) }
+    if which == "state" || which == "all" { try benchState() }
+    if which == "startup" || which == "all" { try benchStartup() }
+    if which == "step" || which == "all" {
+        guard let dest else { FileHandle.standardError.write(Data("djdeploy-bench: step needs the sshd fixture\n".utf8)); exit(2) }
+        try await benchStep(dest)
+    }
 } catch {
     FileHandle.standardError.write(Data("djdeploy-bench: \(error)\n".utf8))
     exit(1)
