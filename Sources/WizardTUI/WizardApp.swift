@@ -198,7 +198,7 @@ public final class WizardApp: TUIApp {
     }
 
     /// `12s`, `1m48s`, `2h03m`.
-    public static func formatElapsed(ms: Int64) -> String {
+    public nonisolated static func formatElapsed(ms: Int64) -> String {
         let s = max(0, ms) / 1000
         if s < 60 { return "\(s)s" }
         if s < 3600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
@@ -206,7 +206,7 @@ public final class WizardApp: TUIApp {
     }
 
     /// `42 s`, `5 min`, `3 h 12 min`, `2 d`.
-    public static func formatAgo(ms: Int64) -> String {
+    public nonisolated static func formatAgo(ms: Int64) -> String {
         let s = max(0, ms) / 1000
         if s < 60 { return "\(s) s" }
         if s < 3600 { return "\(s / 60) min" }
@@ -275,7 +275,7 @@ public final class WizardApp: TUIApp {
             let when = r.endedAt ?? r.startedAt ?? state.updatedAt
             let ago = Self.formatAgo(ms: now().millisecondsSince1970 - when.millisecondsSince1970)
             let what = r.status == .interrupted ? "interrupted" : "failed"
-            model.banner = "Resume \(state.profile): stopped at \(st.id) / \(r.title) (\(what) \(ago) ago) \(theme.separator) Enter resumes"
+            model.banner = "Resume \(state.profile): stopped at \(st.id) / \(r.title) (\(what) \(ago) ago)"
             model.selected = i
             resumeStep = r.id
             return
@@ -289,6 +289,10 @@ public final class WizardApp: TUIApp {
     public func render(into buffer: inout Buffer) {
         size = (buffer.width, buffer.height)
         var m = model
+        if resumeStep != nil, let b = m.banner, b.hasPrefix("Resume "),
+           DisplayWidth.of(b) + 20 <= buffer.width {
+            m.banner = b + " \(theme.separator) Enter resumes"
+        }
         m.modal = currentModal()
         m.searchPrompt = search?.value
         if showingLog {
