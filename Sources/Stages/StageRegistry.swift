@@ -10,6 +10,7 @@ enum StageRegistry {
         GunicornStage.make,
         { env in withFirewall(NginxStage.make(env), .nginx) },
         StaticFilesStage.make,
+        VerifyStage.make,
     ]
 
     /// The firewall rules change as the deployment goes on: a stage that needs new rules starts
