@@ -16,7 +16,28 @@ struct DJDeploy: AsyncParsableCommand {
         another djdeploy, 130 interrupted.
         """,
         subcommands: [TUICommand.self, RunCommand.self, PlanCommand.self, StatusCommand.self,
-                      ResetCommand.self, LogCommand.self, VerifyCommand.self],
+                      ResetCommand.self, LogCommand.self],
         defaultSubcommand: TUICommand.self
     )
+
+    /// Like the default entry point, but usage errors exit 2 (the documented "bad input or
+    /// usage"), not ArgumentParser's 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                let message = fullMessage(for: error)
+                FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
