@@ -97,6 +97,8 @@ public final class WizardApp: TUIApp {
     let statePath: String
     let transcriptPath: String?
     let assetsDirectory: String?
+    /// The language of the lessons (LC_ALL / LC_MESSAGES / LANG; English when missing).
+    public var language: Language = Language.detect()
     let now: @Sendable () -> Timestamp
     private let mailbox: WizardMailbox
 
@@ -806,10 +808,13 @@ public final class WizardApp: TUIApp {
         if lessonStage == st.id { return }
         lessonStage = st.id
         model.lessonScroll = 0
-        if let dir = assetsDirectory,
-           let text = try? String(contentsOfFile: dir + "/lessons/en/\(st.id.rawValue).md", encoding: .utf8) {
-            model.lesson = Self.markdownLines(text)
-            return
+        // Assets/lessons/<lang>/<stage>.md: --assets-dir, else the copy embedded in the binary.
+        let source = TemplateSource(assetsDirectory: assetsDirectory)
+        for lang in [language, .en] {
+            if let text = try? source.asset("lessons/\(lang.rawValue)/\(st.id.rawValue).md") {
+                model.lesson = Self.markdownLines(text, theme: theme)
+                return
+            }
         }
         var lines: [Line] = [Line(st.title, style: .bold), ""]
         lines.append("This stage runs these steps, in order. Each step first checks the target and changes it only when needed; p shows the plan.")
@@ -830,16 +835,24 @@ public final class WizardApp: TUIApp {
         model.lesson = lines
     }
 
-    /// A little Markdown: `#` headings bold, paragraphs joined for wrapping, lists and code kept.
-    static func markdownLines(_ text: String) -> [Line] {
+    /// The lesson markdown subset (docs/lessons.md): `#`/`##` headings bold, paragraphs joined
+    /// for wrapping, `- ` lists, fenced code shown as is, `inline code` highlighted.
+    static func markdownLines(_ text: String, theme: Theme) -> [Line] {
         var out: [Line] = []
         var para = ""
         var inCode = false
-        func flush() { if !para.isEmpty { out.append(Line(para)); para = "" } }
+        func inline(_ s: String) -> Line {
+            var spans: [Span] = []
+            for (i, part) in s.split(separator: "`", omittingEmptySubsequences: false).enumerated() where !part.isEmpty {
+                spans.append(Span(String(part), style: i % 2 == 1 ? theme.command : .plain))
+            }
+            return Line(spans)
+        }
+        func flush() { if !para.isEmpty { out.append(inline(para)); para = "" } }
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let l = String(raw)
             if l.hasPrefix("```") { flush(); inCode.toggle(); continue }
-            if inCode { out.append(Line(l, style: .dim)); continue }
+            if inCode { out.append(Line("  " + l, style: theme.command)); continue }
             if l.trimmingCharacters(in: .whitespaces).isEmpty { flush(); if out.last?.text != "" { out.append("") }; continue }
             if l.hasPrefix("#") {
                 flush()
@@ -949,7 +962,8 @@ public final class WizardApp: TUIApp {
         for r in records.suffix(2_000) {
             let took = String(format: "%.1f s", r.end.timeIntervalSince(r.start))
             let status = r.exitStatus.map { "exit \($0)" } ?? r.termination
-            logOutput.append(line: "\(fmt.string(from: r.start)) \(r.asRoot ? "#" : "$") \(r.argv.map(displayQuote).joined(separator: " "))  [\(r.label ?? "-") \(theme.separator) \(status) \(theme.separator) \(took)]")
+            logOutput.append(line: "\(fmt.string(from: r.start)) \(r.label ?? "-") \(theme.separator) \(status) \(theme.separator) \(took)\(r.asRoot ? " \(theme.separator) as root" : "")")
+            logOutput.append(line: "\(r.asRoot ? "#" : "$") \(r.argv.map(displayQuote).joined(separator: " "))")
             if r.lineCount > r.output.count { logOutput.append(line: "  … \(r.lineCount - r.output.count) earlier lines not kept") }
             for o in r.output { logOutput.append(line: "  " + o.text) }
         }

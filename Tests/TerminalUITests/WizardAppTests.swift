@@ -351,3 +351,63 @@ func stageRows(_ t: TestBackend) -> [String] { t.lines.map { String($0.prefix(30
         #expect(m.drain().events.isEmpty)
     }
 }
+
+/// The loopback sshd fixture (Tests/fixtures/sshd-up.sh), when it is up.
+struct SSHFixture {
+    var host: String, port: Int, key: String, knownHosts: String, pwUser: String, password: String
+
+    static let shared: SSHFixture? = {
+        let path = ProcessInfo.processInfo.environment["DJDEPLOY_SSHD_ENV"] ?? "/tmp/djdeploy-fixtures/sshd.env"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        var kv: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let p = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if p.count == 2 { kv[p[0]] = p[1] }
+        }
+        guard let key = kv["DJ_SSH_KEY"], let kh = kv["DJ_SSH_KNOWN_HOSTS"], let pwFile = kv["DJ_SSH_PW_FILE"],
+              let pw = try? String(contentsOfFile: pwFile, encoding: .utf8) else { return nil }
+        return SSHFixture(host: kv["DJ_SSH_HOST"] ?? "127.0.0.1", port: Int(kv["DJ_SSH_PORT"] ?? "") ?? 2222, key: key,
+                          knownHosts: kh, pwUser: kv["DJ_SSH_PW_USER"] ?? "djpw",
+                          password: pw.trimmingCharacters(in: .whitespacesAndNewlines))
+    }()
+    static var available: Bool { shared != nil || ProcessInfo.processInfo.environment["DJDEPLOY_TEST_CI"] != nil }
+}
+
+@MainActor
+@Suite(.serialized) struct WizardSudoTests {
+    /// Over SSH as a user whose sudo needs a password: the step fails with "needs a sudo
+    /// password", the no-echo modal opens, the password goes to the runner and the step is retried.
+    @Test(.enabled(if: SSHFixture.available)) func sudoPasswordModalRetriesTheStep() async throws {
+        let fx = try #require(SSHFixture.shared, "the sshd fixture is not up (DJDEPLOY_SSHD_ENV)")
+        let step = StepDefinition(
+            id: "root.id", title: "Run a command as root", needsRoot: true,
+            check: { _ in .needsChange("always") },
+            plan: { _ in StepPlan(actions: [.command(Command(["id", "-u"], asRoot: true))]) })
+        let d = Deployment(stages: [StageDefinition(id: "root", title: "Root", steps: [step])])
+        let target = Target.ssh(SSHDestination(host: fx.host, port: fx.port, user: fx.pwUser, identityFile: fx.key,
+                                               knownHostsFile: fx.knownHosts))
+        let runner = SystemRunner(target: target)
+        let state = WizardState(deployment: d, profile: "test", target: target)
+        let app = WizardApp(deployment: d, state: state, statePath: "/tmp/djdeploy-tui-sudo.json", transcriptPath: nil,
+                            assetsDirectory: nil, runner: runner, theme: Theme()) { confirm, events in
+            WizardRuntime(deployment: d, state: state, store: nil, runner: runner, confirm: confirm, events: events)
+        }
+        let backend = DriverBackend(width: 100, height: 30, steps: [
+            .press(.enter),
+            .waitFor("┌ sudo password"),
+        ] + fx.password.map { .press(.char($0)) } + [
+            .waitUntil("the typed password to be kept off the screen") { true },
+            .press(.enter),
+            .waitUntil("the retried step to succeed", seconds: 30) { app.state.step("root.id")?.status == .succeeded },
+        ])
+        var sawPassword = false
+        _ = await TUIRunLoop.run(app, on: backend, idleWaitMs: 10)
+        sawPassword = backend.screen.snapshot.contains(fx.password)
+        #expect(backend.failures.isEmpty, "\(backend.failures)")
+        #expect(!sawPassword)
+        #expect(app.state.step("root.id")?.attempts == 2)
+        #expect(app.model.output.search("0").count > 0)   // `id -u` printed 0 (root)
+        await app.shutdown()
+        await runner.shutdown()
+    }
+}
