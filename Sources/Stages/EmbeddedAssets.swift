@@ -161,6 +161,60 @@ aws ec2 describe-security-groups --group-ids sg-0123456789abcdef0 --query 'Secur
 - You lost SSH access after editing rules by hand: use your provider's web console to restore the SSH rule, then run the stage again.
 
 """###,
+        "lessons/en/go-live.md": ###"""
+# Go live: switch to production settings
+
+## Why this stage exists
+
+The site works over HTTPS, but several things are still in development mode: port 8000 is open to you, gunicorn runs the development config (two workers, debug logging, automatic reloads, listening on every interface), and HSTS lasts only 30 seconds. This stage makes the production changes, in an order that does not lock you out.
+
+## What the wizard does
+
+- `go-live.firewall`: moves the firewall to the `golive` phase. The port 8000 rule is removed; what remains is SSH from your address and ports 80 and 443 from anywhere.
+- `go-live.settings`: asks for confirmation, then checks HTTPS first: `https://yourdomain/myapp/` must answer 200 with a verified certificate and the security headers. Only then does it add a `go-live` section to the managed block with `DEBUG = False` and `SECURE_HSTS_SECONDS` set to `hsts_final_seconds` (default 2592000, thirty days). It verifies that Django really sees `DEBUG = False` and that `manage.py check --deploy --fail-level WARNING` passes.
+- `go-live.gunicorn-config`: writes `config/gunicorn/prod.py`, the tutorial's production config: `workers = multiprocessing.cpu_count() * 2 + 1`, no `reload`, the default `info` log level, `/var/log/gunicorn/access.log` and `/var/log/gunicorn/error.log`, pid file `/var/run/gunicorn/prod.pid`. One change from the tutorial: it binds to `127.0.0.1:8000`, because nginx is the only client gunicorn should ever have.
+- `go-live.gunicorn`: stops the development gunicorn (`systemctl disable --now gunicorn-dev`, or a `TERM` to its master without systemd) and starts the production one (with systemd, a `gunicorn-prod` unit is written and enabled). It verifies that `/myapp/` answers and that port 8000 listens on `127.0.0.1` only.
+- `go-live.nginx`: renders the complete final site file (redirect, unknown hosts closed, TLS, `Permissions-Policy`, static files), then `nginx -t` and reload, and checks TLS, the redirect and the headers once more.
+- `go-live.renewal`: `certbot renew --dry-run --cert-name yourdomain --no-random-sleep-on-renew -n` (with `--server`) proves that renewal still works with the final configuration, redirect included. The real renewals are run by the timer and cron job that Debian's certbot package installs.
+
+## Why HSTS needs your confirmation
+
+Once a browser has seen `max-age=2592000`, it refuses plain HTTP for your domain and every subdomain for thirty days, and you cannot take that back from the server. If HTTPS later breaks (an expired certificate, a subdomain without a certificate), those visitors cannot reach the site at all until it is fixed. That is why the wizard first proves HTTPS works, and asks. The `preload` flag only makes the site eligible for the browsers' built-in HSTS list; nothing is submitted for you.
+
+## How the pieces connect
+
+```
+browser --(443)--> nginx --(127.0.0.1:8000)--> gunicorn prod.py --> Django (DEBUG off)
+browser --(80)---> nginx --> 307 to https
+browser --(8000)-> nothing: closed by the firewall, and gunicorn listens on loopback only
+```
+
+## Check it by hand
+
+From your own computer:
+
+```
+nc -vz -w 3 203.0.113.10 8000
+curl -sI https://yourdomain/myapp/
+```
+
+The probe must fail (a timeout or a refusal), and the headers must show `Strict-Transport-Security: max-age=2592000; includeSubDomains; preload`. On the server:
+
+```
+sudo ss -ltnp 'sport = :8000'
+sudo tail -n 20 /var/log/gunicorn/error.log
+systemctl list-timers | grep certbot
+```
+
+## When it goes wrong
+
+- `go-live.settings` refuses: HTTPS is not verified yet. Its message names what failed; fix it in the earlier stage.
+- `check --deploy` reports warnings: each line names a setting. Fix it in your own settings, not by editing the managed block.
+- `502 Bad Gateway` after the switch: the production gunicorn did not start. Read `/var/log/gunicorn/error.log`.
+- The renewal dry run fails: port 80 is not open to everyone, or DNS no longer points here. Without renewals the certificate simply runs out: Let's Encrypt certificates last 90 days.
+- You still reach port 8000: another firewall (the server's own, or a second security group) allows it. Remove that rule too.
+
+"""###,
         "lessons/en/gunicorn.md": ###"""
 # Gunicorn: the application server
 
@@ -204,6 +258,124 @@ sudo tail -f /var/log/gunicorn/dev.log
 - `400 Bad Request`: you used the IP address instead of the domain. Django only answers host names listed in `ALLOWED_HOSTS`.
 - "gunicorn does not answer on port 8000": read `/var/log/gunicorn/dev.log`. Common causes are a missing `SECRET_KEY`, a syntax error in your code, or `Address already in use` because an old `runserver` still holds port 8000.
 - A change does not show: the running workers still have the old code. Check the stage again with `djdeploy run --only gunicorn --recheck` (it sends `HUP`, or restarts when needed), or do it yourself: `sudo kill -HUP "$(cat /var/run/gunicorn/dev.pid)"`.
+
+"""###,
+        "lessons/en/https-cert.md": ###"""
+# HTTPS certificate: proving who the site is
+
+## Why this stage exists
+
+Until now every request and answer crossed the internet as plain text: anyone on the path (a café's Wi-Fi, an ISP) can read and change it. HTTPS encrypts the connection with TLS and lets the browser check that it talks to the real owner of the domain. For that the server needs a certificate signed by an authority that browsers trust. Let's Encrypt issues them for free, automatically, after checking that you control the domain; `certbot` is the client that asks for them.
+
+The check is called HTTP-01: Let's Encrypt gives certbot a token, then fetches `http://yourdomain/.well-known/acme-challenge/TOKEN` from its own servers on the internet. So the name must resolve to this server and port 80 must be open to everyone, not just to you.
+
+## What the wizard does
+
+- `https-cert.firewall`: moves the firewall to the `https` phase. Ports 80 and 443 are open to everyone; port 8000 stays open to you; the narrower port 80 rules are removed.
+- `https-cert.tls-protocols`: in `/etc/nginx/nginx.conf`, sets the `ssl_protocols` line to `ssl_protocols TLSv1.2 TLSv1.3;` (or adds one in the `http` block). Only that line changes. TLS 1.0 and 1.1 are old and weak. A failing `nginx -t` puts the old file back.
+- `https-cert.certbot`: installs `certbot` and `python3-certbot-nginx` with apt.
+- `https-cert.certificate`: asks you to confirm first, then runs a preflight: both names must resolve to `server_ip`, port 80 must be open from your machine, and nginx must answer on port 80. Only then does it run:
+
+```
+certbot certonly --nginx --key-type rsa --rsa-key-size 4096 \
+  --cert-name yourdomain -d yourdomain -d www.yourdomain \
+  -m EMAIL --agree-tos --no-eff-email -n --server ACME_SERVER
+```
+
+- `https-cert.nginx`: adds a second `server` block to the site file, listening on `443 ssl` with the new certificate, then `nginx -t` and reload. Plain HTTP on port 80 still works; the next stage redirects it.
+
+`certonly` means certbot only fetches the certificate: its nginx plugin answers the challenge through the running nginx but edits no file. The TLS block comes from djdeploy's own template, so the site file stays in one hand. `--key-type rsa` matters: certbot 2.x ignores `--rsa-key-size` without it. If a certificate already exists but misses a name, expires within 30 days, has another key or came from another ACME server, `--force-renewal` is added.
+
+The ACME server is `acme_server`; the default is Let's Encrypt's production directory. For practice use the staging directory, `https://acme-staging-v02.api.letsencrypt.org/directory`: its certificates are not trusted by browsers, but its limits are generous.
+
+## What changes
+
+- `/etc/letsencrypt/live/yourdomain/`: `fullchain.pem` (the certificate and the intermediate), `privkey.pem` (the private key, readable by root only), `cert.pem`, `chain.pem`.
+- `/etc/letsencrypt/renewal/yourdomain.conf`, and certbot's shared `options-ssl-nginx.conf` and `ssl-dhparams.pem`.
+- nginx listens on port 443.
+
+## How the pieces connect
+
+```
+browser --(TLS on 443)--> nginx --(plain HTTP, 127.0.0.1:8000)--> gunicorn --> Django
+```
+
+nginx ends the encryption; the hop to gunicorn never leaves the machine.
+
+## Check it by hand
+
+```
+sudo certbot certificates
+curl -sI https://yourdomain/myapp/
+openssl s_client -connect yourdomain:443 -servername yourdomain -tls1_1 </dev/null
+```
+
+The first lists the names and the expiry date; the second should answer `200` without a certificate error; the third must fail, since TLS 1.1 is off.
+
+## When it goes wrong
+
+- The preflight fails: fix what it names first. It exists because Let's Encrypt allows only 5 failed validations per host name per hour.
+- Validation fails anyway: the name does not resolve to this server (an old record, or an AAAA record pointing elsewhere: Let's Encrypt tries IPv6 first), or something blocks port 80 from the internet.
+- "too many certificates already issued": the weekly limit for the same set of names. Reuse the certificate you have, wait, or practise against staging.
+- The browser warns about the certificate: it comes from staging or a test CA. Set `acme_server` to production and run the stage again.
+- `nginx -t` fails on the new block: a file the block names is missing (`sudo ls /etc/letsencrypt/live/yourdomain/`).
+
+"""###,
+        "lessons/en/https-redirect.md": ###"""
+# Redirect: HTTP always leads to HTTPS
+
+## Why this stage exists
+
+After the previous stage the site answers on both `http://` and `https://`. People still type the bare name, and old links still say `http://`, so those visits would stay unencrypted. This stage makes port 80 answer every request for your domain with a redirect to the same address over HTTPS, and stops answering host names that are not yours at all.
+
+## What the wizard does
+
+One step, `https-redirect.nginx`, renders the site file again with the redirect feature (it is recorded in the file's first lines as `# djdeploy site features: redirect`, so every later render keeps it), runs `nginx -t` and reloads nginx, as in the nginx stage. The port 80 part of the file becomes (log lines left out):
+
+```
+server {
+    listen 80 default_server;
+    server_name _;
+    return 444;
+}
+
+server {
+    server_name .yourdomain;
+    listen 80;
+    return 307 https://$host$request_uri;
+}
+```
+
+- `return 307 https://$host$request_uri;` sends the browser to the same host, path and query string over HTTPS. 307 is a temporary redirect that keeps the method: a form sent with POST is sent again with POST. The lasting "always use HTTPS" promise is the job of the HSTS header in the next stages.
+- The `default_server` block catches every request whose `Host` is not your domain, such as scanners that connect by IP address, and `return 444` makes nginx close the connection without sending anything. Django never sees these requests.
+- With nginx 1.19.4 or newer, a similar block on port 443 uses `ssl_reject_handshake on;`, so a TLS connection for an unknown name is refused before any certificate is shown.
+
+The HTTPS server block from the previous stage is unchanged: it still proxies to gunicorn and serves `/static`. The step needs the certificate, so it fails with a clear message if https-cert has not run.
+
+## How the pieces connect
+
+```
+http://yourdomain/x  --> nginx :80  --> 307 Location: https://yourdomain/x
+https://yourdomain/x --> nginx :443 --> gunicorn --> Django
+other host names     --> nginx      --> connection closed
+```
+
+## Check it by hand
+
+```
+curl -sI 'http://yourdomain/myapp/?q=1'
+curl -sI -H 'Host: unknown.invalid' http://203.0.113.10/
+openssl s_client -connect 203.0.113.10:443 -servername unknown.invalid </dev/null
+```
+
+The first must show `307` and `Location: https://yourdomain/myapp/?q=1`. The second ends with `curl: (52) Empty reply from server`. The third fails the handshake (on nginx older than 1.19.4 it succeeds; that is expected there).
+
+## When it goes wrong
+
+- Plain HTTP still serves the page: nginx did not reload, or another file in `sites-enabled` or `conf.d` also has a server for your name on port 80. `sudo nginx -T | grep -n 'listen 80'` shows them all.
+- `nginx -t` reports "duplicate default server": another `listen 80 default_server` exists, often Debian's `default` site put back by hand.
+- The browser reports "too many redirects": something in front of nginx (a CDN or load balancer) talks plain HTTP to the server, so every request arrives on port 80 and is redirected again. Make it connect with HTTPS.
+- The redirect loses the path or the query: the `return` line was edited by hand; `djdeploy run --only https-redirect --recheck` puts the file back.
 
 """###,
         "lessons/en/nginx.md": ###"""
@@ -272,6 +444,56 @@ Run `curl` from your own computer: expect `200 OK` and `Server: nginx` with no v
 - `400 Bad Request` from Django: the name you used is not in `ALLOWED_HOSTS` (for example the bare IP address, or another domain pointed at this server).
 - `nginx -t` fails with "duplicate default server": another file in `sites-enabled` or `conf.d` also claims `default_server`.
 - The step refuses because `sites-enabled/default` is a regular file, not a link: move it away yourself; the wizard only removes links.
+
+"""###,
+        "lessons/en/security-headers.md": ###"""
+# Security headers: instructions for the browser
+
+## Why this stage exists
+
+Encryption protects the connection, but a browser can still be tricked: into trying plain HTTP first, into running a script injected into your page, into showing your page inside someone else's frame, or into leaking the address of the page a visitor came from. A few response headers tell the browser what your site allows. Most of them come from Django's settings; one comes from nginx.
+
+## What the wizard does
+
+The first step, `security-headers.settings`, adds a `security-headers` section to the managed block in `settings.py`:
+
+- `SECURE_HSTS_SECONDS = 30`, `SECURE_HSTS_INCLUDE_SUBDOMAINS = True`, `SECURE_HSTS_PRELOAD = True`: the `Strict-Transport-Security` header. A browser that has seen it uses only HTTPS for the domain and its subdomains for that many seconds. It starts at 30 seconds on purpose: if HTTPS turns out to be broken, browsers forget the promise half a minute later. Go-live raises it.
+- `SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")`: nginx speaks plain HTTP to gunicorn, so Django cannot see that the visitor used HTTPS. nginx sends `X-Forwarded-Proto $scheme` (the site file has carried it since the nginx stage), and this setting tells Django to believe it. Without it Django thinks every request is insecure and never sends the HSTS header.
+- `SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"`: other sites only learn your domain, not the full page address, and nothing at all over plain HTTP.
+- `SECURE_CONTENT_TYPE_NOSNIFF = True` and `X_FRAME_OPTIONS = "DENY"`: no guessing of file types, no framing of your pages by other sites.
+- `SESSION_COOKIE_SECURE = True` and `CSRF_COOKIE_SECURE = True`: those cookies travel only over HTTPS.
+- django-csp's middleware, with a Content-Security-Policy that allows scripts, images and forms only from your own site (`'self'`), styles from `'self'` and `cdn.jsdelivr.net` (the tutorial's normalize.css), no framing, and no `'unsafe-inline'`, so an injected inline script does not run. For django-csp 3.8 this is written as `CSP_*` settings; for django-csp 4 as the `CONTENT_SECURITY_POLICY` dict, because version 4 silently ignores `CSP_*`.
+
+Then two more steps:
+
+- `security-headers.gunicorn`: settings only take effect after gunicorn reloads, so it gets a `HUP`; then the headers are checked on a real HTTPS answer.
+- `security-headers.nginx`: Django has no setting for `Permissions-Policy`, so nginx adds it to every HTTPS answer with `add_header Permissions-Policy "…" always;`. It switches off camera, microphone, geolocation, payment, USB and the motion sensors for your pages.
+
+The settings section also silences Django's `security.W008` check (`SECURE_SSL_REDIRECT`): nginx already redirects HTTP to HTTPS before Django sees the request.
+
+## How the pieces connect
+
+Django adds most headers on the way out, nginx adds `Permissions-Policy`, and the browser enforces them all:
+
+```
+Django (HSTS, CSP, Referrer-Policy, nosniff, DENY) --> gunicorn --> nginx (+ Permissions-Policy) --> browser
+```
+
+## Check it by hand
+
+```
+curl -sI https://yourdomain/myapp/
+```
+
+Look for `Strict-Transport-Security: max-age=30; includeSubDomains; preload`, `Content-Security-Policy`, `Referrer-Policy`, `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` and `Permissions-Policy`. In the browser, the developer tools' console reports every resource the policy blocked.
+
+## When it goes wrong
+
+- No `Strict-Transport-Security`: Django thinks the request is plain HTTP. Check that the HTTPS server block sends `X-Forwarded-Proto`, and that gunicorn reloaded.
+- A header is missing right after a change: gunicorn still runs the old settings. `djdeploy run --only security-headers --recheck` sends the `HUP`.
+- No `Content-Security-Policy` with django-csp 4: the settings are in the old `CSP_*` form, which version 4 ignores.
+- Your own page breaks: the console shows "Refused to load … because it violates the following Content Security Policy directive". Allow that source in your settings below the managed block (later assignments win), or serve the file yourself.
+- `Permissions-Policy` is missing on some paths: a `location` with its own `add_header` drops every header inherited from the server level. Repeat the header there.
 
 """###,
         "lessons/en/static-files.md": ###"""
@@ -370,6 +592,56 @@ The first command shows the `PublicIp` bound to your instance; the second proves
 - `AddressLimitExceeded`: the region's Elastic IP quota is used up. Release addresses you no longer need, or ask AWS for a higher quota.
 - `UnauthorizedOperation`: the AWS credentials lack the EC2 address permissions.
 - Public IPv4 addresses cost money on AWS. When you tear the server down, release the address with `aws ec2 release-address --allocation-id eipalloc-…`.
+
+"""###,
+        "lessons/en/verify.md": ###"""
+# Verify: grade the finished site
+
+## Why this stage exists
+
+Each stage checked its own work, but a deployment is only done when the whole site holds together as a visitor and an attacker would see it. This last stage looks at the live site from your machine and at the server from the inside, and grades the result much like the public graders the tutorial recommends: securityheaders.com for the response headers, SSL Labs for TLS. It changes nothing on the server.
+
+## What the wizard does
+
+One step, `verify.report`. From your machine, with `curl` and `openssl` sent straight to `server_ip` (so neither DNS caches nor `/etc/hosts` get in the way):
+
+- HTTP: `http://yourdomain/` and `http://www.yourdomain/` redirect to the same HTTPS address, path and query kept; a request for an unknown host name on port 80 is closed without an answer.
+- Headers on `https://yourdomain/myapp/`: `Strict-Transport-Security`, `Content-Security-Policy`, `X-Frame-Options`, `X-Content-Type-Options`, `Referrer-Policy`, `Permissions-Policy`, and a `Server` header without a version.
+- TLS: TLS 1.0 and 1.1 refused, 1.2 and 1.3 accepted; the certificate chain valid for both names; more than 14 days left; the key size; a TLS 1.2 cipher with forward secrecy.
+- Ports: 80 and 443 open; 8000 closed.
+
+On the server, over SSH:
+
+- `nginx -t` runs clean; `nginx -T` is read to catch an `add_header` in a `location` that would drop the server's headers.
+- A static file comes from nginx itself (an `ETag`, none of Django's headers).
+- `manage.py check --deploy` with the real environment loaded; `DEBUG` is off both in the settings and in the running app (an unknown URL gives a plain 404); `ALLOWED_HOSTS` covers both names and is not `"*"`.
+- `certbot renew --dry-run` (a failure here is a warning).
+
+Each check reports what it expected, what it saw and, when it fails, how to fix it. The headers and TLS each get a grade from A+ down to F; the overall grade is the worse of the two, capped further by any failed check. The stage fails when the overall grade is below A or any check failed.
+
+## How the pieces connect
+
+This stage walks the whole chain once more: firewall, DNS name, nginx on 80 and 443, the certificate, gunicorn behind nginx, Django's settings, and the static files that never reach Django.
+
+## Check it by hand
+
+The same report is available at any time, without the wizard's screens:
+
+```
+djdeploy verify
+djdeploy verify --markdown report.md
+djdeploy verify --outside-only
+```
+
+`--outside-only` makes only the checks from your machine (no SSH); `--no-renewal` skips the slowest check. For a second opinion, the public graders need a site reachable from the internet: enter your domain at securityheaders.com and at ssllabs.com/ssltest.
+
+## When it goes wrong
+
+- The grade is capped by a failed check: the report names the check and its fix, and the fix points at the stage that owns it. Re-check that stage with `djdeploy run --only STAGE --recheck`, then verify again.
+- The chain does not verify: the certificate comes from a staging or test CA that your machine does not trust. Against production Let's Encrypt it must pass.
+- Port 8000 still answers: a firewall rule is left over, see the go-live lesson.
+- Headers are missing on the static file or some page: an `add_header` inside a `location` hides the server-level ones.
+- The renewal warning: run `sudo certbot renew --dry-run` on the server and read what it says; usually port 80 or DNS.
 
 """###,
         "lessons/zh/django.md": ###"""
@@ -529,6 +801,60 @@ aws ec2 describe-security-groups --group-ids sg-0123456789abcdef0 --query 'Secur
 - 手动改规则后 SSH 连不上了：用云厂商网页上的控制台把 SSH 规则加回来，再重新运行本阶段。
 
 """###,
+        "lessons/zh/go-live.md": ###"""
+# 上线：切换到生产配置
+
+## 为什么需要这一步
+
+网站已经能通过 HTTPS 访问了，但还有好几处停留在开发状态：8000 端口对你开放着；gunicorn 跑的还是开发配置（两个工作进程、debug 级别日志、自动重载、监听所有网卡）；HSTS 也只有 30 秒。本阶段完成这些生产环境的改动，而且按照不会把自己锁在门外的顺序来做。
+
+## 向导具体做了什么
+
+- `go-live.firewall`：把防火墙切换到 `golive` 阶段。删除 8000 端口的规则；只剩下来自你地址的 SSH，以及对所有人开放的 80 和 443。
+- `go-live.settings`：先请你确认，然后先检查 HTTPS：`https://你的域名/myapp/` 必须返回 200，证书验证通过，安全响应头齐全。这之后才在受管配置块里加入 `go-live` 一节：`DEBUG = False`，`SECURE_HSTS_SECONDS` 设为 `hsts_final_seconds`（默认 2592000，即三十天）。最后确认 Django 读到的确实是 `DEBUG = False`，并且 `manage.py check --deploy --fail-level WARNING` 能通过。
+- `go-live.gunicorn-config`：写入 `config/gunicorn/prod.py`，即教程里的生产配置：`workers = multiprocessing.cpu_count() * 2 + 1`，不开 `reload`，日志级别用默认的 `info`，日志分成 `/var/log/gunicorn/access.log` 和 `/var/log/gunicorn/error.log`，pid 文件为 `/var/run/gunicorn/prod.pid`。与教程不同的一点：它绑定在 `127.0.0.1:8000`，因为 gunicorn 唯一应有的客户端就是 nginx。
+- `go-live.gunicorn`：停掉开发用的 gunicorn（`systemctl disable --now gunicorn-dev`；没有 systemd 时向主进程发 `TERM`），启动生产用的那个（有 systemd 时会写入并启用 `gunicorn-prod` 单元）。随后确认 `/myapp/` 能正常响应，并且 8000 端口只在 `127.0.0.1` 上监听。
+- `go-live.nginx`：生成完整的最终站点文件（重定向、拒绝未知主机、TLS、`Permissions-Policy`、静态文件），`nginx -t` 后 reload，再把 TLS、重定向和响应头全部检查一遍。
+- `go-live.renewal`：执行 `certbot renew --dry-run --cert-name yourdomain --no-random-sleep-on-renew -n`（带上 `--server`），证明在最终配置（包括重定向）下续期依然可行。真正的续期由 Debian 的 certbot 软件包自带的定时器和 cron 任务负责。
+
+## 为什么 HSTS 要你确认
+
+浏览器一旦见过 `max-age=2592000`，三十天内就会拒绝用明文 HTTP 访问你的域名及其所有子域名，而且服务器这边没办法撤回。如果之后 HTTPS 出了问题（证书过期、某个子域名没有证书），这些访客在修好之前就完全打不开网站。所以向导要先证明 HTTPS 没问题，再征求你的同意。`preload` 标记只是让网站具备加入浏览器内置 HSTS 名单的资格，并不会替你去提交。
+
+## 各部分如何衔接
+
+```
+浏览器 --(443)--> nginx --(127.0.0.1:8000)--> gunicorn prod.py --> Django（DEBUG 关闭）
+浏览器 --(80)---> nginx --> 307 跳到 https
+浏览器 --(8000)-> 连不上：防火墙已关闭该端口，gunicorn 也只监听回环地址
+```
+
+## 手动检查
+
+在你自己的电脑上：
+
+```
+nc -vz -w 3 203.0.113.10 8000
+curl -sI https://你的域名/myapp/
+```
+
+探测必须失败（超时或被拒绝都行），响应头里应有 `Strict-Transport-Security: max-age=2592000; includeSubDomains; preload`。在服务器上：
+
+```
+sudo ss -ltnp 'sport = :8000'
+sudo tail -n 20 /var/log/gunicorn/error.log
+systemctl list-timers | grep certbot
+```
+
+## 常见问题
+
+- `go-live.settings` 拒绝执行：HTTPS 还没验证通过。它的提示会指出哪一项失败，回到对应的前一阶段修好。
+- `check --deploy` 报警告：每一行都会点名一个设置项。请在你自己的设置里修正，而不是去改受管配置块。
+- 切换后出现 `502 Bad Gateway`：生产用的 gunicorn 没能启动。查看 `/var/log/gunicorn/error.log`。
+- 续期演练失败：80 端口没有对所有人开放，或者 DNS 已经不指向这里了。续不了期，证书到时就会失效：Let's Encrypt 的证书有效期只有 90 天。
+- 8000 端口还能连上：另有一道防火墙（服务器自己的，或者第二个安全组）放行了它，把那条规则也删掉。
+
+"""###,
         "lessons/zh/gunicorn.md": ###"""
 # Gunicorn：应用服务器
 
@@ -572,6 +898,124 @@ sudo tail -f /var/log/gunicorn/dev.log
 - 返回 `400 Bad Request`：你用 IP 地址而不是域名访问了。Django 只响应 `ALLOWED_HOSTS` 里列出的主机名。
 - 报 “gunicorn does not answer on port 8000”：查看 `/var/log/gunicorn/dev.log`。常见原因有：缺少 `SECRET_KEY`、代码有语法错误，或者旧的 `runserver` 还占着 8000 端口，导致 `Address already in use`。
 - 改了代码却看不到效果：正在运行的工作进程还是旧代码。用 `djdeploy run --only gunicorn --recheck` 重新检查本阶段（它会发送 `HUP`，必要时直接重启），或者自己执行 `sudo kill -HUP "$(cat /var/run/gunicorn/dev.pid)"`。
+
+"""###,
+        "lessons/zh/https-cert.md": ###"""
+# HTTPS 证书：证明网站的身份
+
+## 为什么需要这一步
+
+到目前为止，所有请求和响应都是以明文在互联网上传输的：途中任何一环（咖啡馆的 Wi-Fi、运营商）都能看到甚至篡改内容。HTTPS 用 TLS 给连接加密，并让浏览器能确认自己连的确实是该域名的主人。为此，服务器需要一张由浏览器信任的机构签发的证书。Let's Encrypt 免费、自动地签发证书，前提是先验证你确实控制着这个域名；`certbot` 就是向它申请证书的客户端。
+
+这种验证叫 HTTP-01：Let's Encrypt 交给 certbot 一个令牌，然后从它自己在互联网上的服务器去访问 `http://你的域名/.well-known/acme-challenge/令牌`。所以域名必须解析到这台服务器，而且 80 端口必须对所有人开放，而不只是对你开放。
+
+## 向导具体做了什么
+
+- `https-cert.firewall`：把防火墙切换到 `https` 阶段。80 和 443 端口对所有人开放；8000 端口仍只对你开放；之前范围较窄的 80 端口规则被移除。
+- `https-cert.tls-protocols`：把 `/etc/nginx/nginx.conf` 里的 `ssl_protocols` 改成 `ssl_protocols TLSv1.2 TLSv1.3;`（没有这一行就在 `http` 块里加上）。只改这一行。TLS 1.0 和 1.1 已经老旧、不安全。如果 `nginx -t` 检查失败，会恢复原文件。
+- `https-cert.certbot`：用 apt 安装 `certbot` 和 `python3-certbot-nginx`。
+- `https-cert.certificate`：先请你确认，然后做预检：两个名字都要解析到 `server_ip`，从你的电脑能连通 80 端口，nginx 要在 80 端口上响应。全部通过后才执行：
+
+```
+certbot certonly --nginx --key-type rsa --rsa-key-size 4096 \
+  --cert-name yourdomain -d yourdomain -d www.yourdomain \
+  -m EMAIL --agree-tos --no-eff-email -n --server ACME_SERVER
+```
+
+- `https-cert.nginx`：在站点文件里加入第二个 `server` 块，监听 `443 ssl` 并使用新证书，然后 `nginx -t`、reload。80 端口上的普通 HTTP 仍然可用，下一阶段再把它重定向。
+
+`certonly` 的意思是 certbot 只负责取证书：它的 nginx 插件借助正在运行的 nginx 应答验证，但不改任何文件。TLS 那一块来自 djdeploy 自己的模板，站点文件始终只有一个“主人”。`--key-type rsa` 不能省：certbot 2.x 没有它就会忽略 `--rsa-key-size`。如果已有证书但缺少某个名字、30 天内到期、密钥类型不对或来自另一个 ACME 服务器，命令会加上 `--force-renewal`。
+
+ACME 服务器由 `acme_server` 指定，默认是 Let's Encrypt 的正式环境。练习时可以用测试环境 `https://acme-staging-v02.api.letsencrypt.org/directory`：它签的证书浏览器不信任，但限额宽松得多。
+
+## 改动了什么
+
+- `/etc/letsencrypt/live/你的域名/`：`fullchain.pem`（证书加中间证书）、`privkey.pem`（私钥，只有 root 能读）、`cert.pem`、`chain.pem`。
+- `/etc/letsencrypt/renewal/你的域名.conf`，以及 certbot 共用的 `options-ssl-nginx.conf` 和 `ssl-dhparams.pem`。
+- nginx 开始监听 443 端口。
+
+## 各部分如何衔接
+
+```
+浏览器 --(443 端口，TLS)--> nginx --(明文 HTTP，127.0.0.1:8000)--> gunicorn --> Django
+```
+
+加密在 nginx 这里终止；nginx 到 gunicorn 这一段从不离开本机。
+
+## 手动检查
+
+```
+sudo certbot certificates
+curl -sI https://你的域名/myapp/
+openssl s_client -connect 你的域名:443 -servername 你的域名 -tls1_1 </dev/null
+```
+
+第一条列出证书包含的名字和到期日；第二条应返回 `200` 且没有证书错误；第三条必须失败，因为 TLS 1.1 已经关闭。
+
+## 常见问题
+
+- 预检没通过：先解决它指出的问题。预检的意义在于：Let's Encrypt 对每个主机名每小时只允许 5 次验证失败。
+- 预检过了，验证还是失败：名字并没有解析到这台服务器（旧记录，或者有一条指向别处的 AAAA 记录——Let's Encrypt 会优先尝试 IPv6），或者有什么东西挡住了来自互联网的 80 端口访问。
+- 报 “too many certificates already issued”：同一组名字触发了每周签发上限。继续用已有的证书，等一等，或者改用测试环境练习。
+- 浏览器提示证书不受信任：证书来自测试环境或测试 CA。把 `acme_server` 改成正式环境，再运行本阶段。
+- 新加的块导致 `nginx -t` 失败：块里引用的某个文件不存在（`sudo ls /etc/letsencrypt/live/你的域名/`）。
+
+"""###,
+        "lessons/zh/https-redirect.md": ###"""
+# 重定向：HTTP 一律转到 HTTPS
+
+## 为什么需要这一步
+
+上一阶段结束后，网站在 `http://` 和 `https://` 上都能访问。可人们还是习惯只输入域名，旧链接里写的也还是 `http://`，这些访问就仍然是明文的。本阶段让 80 端口对你域名的每个请求都回一个重定向，指向同一地址的 HTTPS 版本；对于根本不属于你的主机名，干脆不予理睬。
+
+## 向导具体做了什么
+
+只有一步 `https-redirect.nginx`：带上“重定向”特性重新生成站点文件（这个特性会记在文件开头的 `# djdeploy site features: redirect` 一行里，之后每次重新生成都会保留），然后和 nginx 阶段一样执行 `nginx -t` 并 reload。文件中 80 端口的部分变成（省略了日志配置行）：
+
+```
+server {
+    listen 80 default_server;
+    server_name _;
+    return 444;
+}
+
+server {
+    server_name .yourdomain;
+    listen 80;
+    return 307 https://$host$request_uri;
+}
+```
+
+- `return 307 https://$host$request_uri;` 把浏览器引到同一主机、同一路径和查询串的 HTTPS 地址。307 是临时重定向，并且保留请求方法：用 POST 提交的表单，跳转后仍以 POST 重新提交。“永远走 HTTPS”这个长期承诺，交给后面阶段的 HSTS 响应头来做。
+- 带 `default_server` 的那个块接住所有 `Host` 不是你域名的请求，比如直接用 IP 连过来的扫描器；`return 444` 让 nginx 一个字节也不回、直接断开连接。这些请求根本到不了 Django。
+- nginx 版本在 1.19.4 及以上时，443 端口上还有一个类似的块，使用 `ssl_reject_handshake on;`：未知名字的 TLS 连接在出示任何证书之前就被拒绝。
+
+上一阶段的 HTTPS server 块保持不变：照旧代理到 gunicorn，照旧提供 `/static`。这一步依赖证书，如果还没运行 https-cert，它会报错并说明原因。
+
+## 各部分如何衔接
+
+```
+http://yourdomain/x  --> nginx :80  --> 307 Location: https://yourdomain/x
+https://yourdomain/x --> nginx :443 --> gunicorn --> Django
+其他主机名           --> nginx      --> 直接断开
+```
+
+## 手动检查
+
+```
+curl -sI 'http://你的域名/myapp/?q=1'
+curl -sI -H 'Host: unknown.invalid' http://203.0.113.10/
+openssl s_client -connect 203.0.113.10:443 -servername unknown.invalid </dev/null
+```
+
+第一条应看到 `307` 和 `Location: https://你的域名/myapp/?q=1`。第二条最后会输出 `curl: (52) Empty reply from server`。第三条握手失败（nginx 低于 1.19.4 时会成功，这在旧版本上属正常）。
+
+## 常见问题
+
+- 普通 HTTP 仍然能打开页面：nginx 没有 reload，或者 `sites-enabled`、`conf.d` 里另有文件在 80 端口上也为你的域名配置了 server。用 `sudo nginx -T | grep -n 'listen 80'` 可以全部列出来。
+- `nginx -t` 报 “duplicate default server”：别处还有一个 `listen 80 default_server`，常见的是被手动恢复的 Debian `default` 站点。
+- 浏览器提示“重定向次数过多”：nginx 前面还有一层（CDN 或负载均衡）用明文 HTTP 连接服务器，于是每个请求都落在 80 端口、又被重定向一次。让那一层改用 HTTPS 连接。
+- 重定向丢了路径或查询串：`return` 那一行被人手动改过；执行 `djdeploy run --only https-redirect --recheck` 即可恢复原文件。
 
 """###,
         "lessons/zh/nginx.md": ###"""
@@ -640,6 +1084,56 @@ sudo tail -f /var/log/nginx/你的域名.access.log
 - Django 返回 `400 Bad Request`：你用的名字不在 `ALLOWED_HOSTS` 里（比如直接用 IP 地址访问，或者另一个也指向这台服务器的域名）。
 - `nginx -t` 报 “duplicate default server”：`sites-enabled` 或 `conf.d` 里另有文件也声明了 `default_server`。
 - 这一步拒绝执行，因为 `sites-enabled/default` 是普通文件而不是链接：请自己把它挪走，向导只会删除链接。
+
+"""###,
+        "lessons/zh/security-headers.md": ###"""
+# 安全响应头：写给浏览器的规矩
+
+## 为什么需要这一步
+
+加密保护的是连接，浏览器本身仍可能被人利用：先用明文 HTTP 去试、执行被注入到页面里的脚本、把你的页面嵌进别人的框架里，或者把访客来源页的地址泄露出去。几个响应头就能告诉浏览器你的网站允许什么、不允许什么。其中大部分由 Django 的设置产生，还有一个由 nginx 添加。
+
+## 向导具体做了什么
+
+第一步 `security-headers.settings` 在 `settings.py` 的受管配置块里加入 `security-headers` 一节：
+
+- `SECURE_HSTS_SECONDS = 30`、`SECURE_HSTS_INCLUDE_SUBDOMAINS = True`、`SECURE_HSTS_PRELOAD = True`：生成 `Strict-Transport-Security` 响应头。浏览器看到它以后，在这段秒数内对该域名及所有子域名只走 HTTPS。一开始故意只设 30 秒：万一 HTTPS 有问题，半分钟后浏览器就会忘掉这个承诺。上线（go-live）阶段再把它调大。
+- `SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")`：nginx 和 gunicorn 之间走的是明文 HTTP，Django 看不出访客用的是 HTTPS。nginx 会发送 `X-Forwarded-Proto $scheme`（站点文件从 nginx 阶段起就带着它），这项设置让 Django 相信这个头。缺了它，Django 会把每个请求都当成不安全的，也就永远不会发 HSTS 头。
+- `SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"`：别的网站只能知道你的域名，看不到完整的页面地址；跳到明文 HTTP 的网站时什么都不给。
+- `SECURE_CONTENT_TYPE_NOSNIFF = True` 和 `X_FRAME_OPTIONS = "DENY"`：不许浏览器猜测文件类型，也不许别的网站用框架嵌入你的页面。
+- `SESSION_COOKIE_SECURE = True` 和 `CSRF_COOKIE_SECURE = True`：这两个 cookie 只通过 HTTPS 传输。
+- 启用 django-csp 中间件，内容安全策略（Content-Security-Policy）规定：脚本、图片、表单提交只允许来自本站（`'self'`），样式允许 `'self'` 和 `cdn.jsdelivr.net`（教程里的 normalize.css），禁止被嵌入框架，并且不含 `'unsafe-inline'`——被注入的内联脚本不会执行。django-csp 3.8 用 `CSP_*` 设置来写；django-csp 4 用 `CONTENT_SECURITY_POLICY` 字典来写，因为 4 版会悄悄忽略 `CSP_*`。
+
+接下来还有两步：
+
+- `security-headers.gunicorn`：设置要等 gunicorn 重新加载才生效，所以给它发 `HUP`；随后在一个真实的 HTTPS 响应上检查这些响应头。
+- `security-headers.nginx`：Django 没有 `Permissions-Policy` 的设置项，所以由 nginx 用 `add_header Permissions-Policy "…" always;` 加到每个 HTTPS 响应上。它为你的页面关闭摄像头、麦克风、地理位置、支付、USB 和各种运动传感器。
+
+这一节还屏蔽了 Django 的 `security.W008` 检查（关于 `SECURE_SSL_REDIRECT`）：HTTP 到 HTTPS 的重定向在请求到达 Django 之前，nginx 已经做了。
+
+## 各部分如何衔接
+
+大部分响应头由 Django 在返回时加上，nginx 再补上 `Permissions-Policy`，最后由浏览器负责执行：
+
+```
+Django（HSTS、CSP、Referrer-Policy、nosniff、DENY）--> gunicorn --> nginx（加 Permissions-Policy）--> 浏览器
+```
+
+## 手动检查
+
+```
+curl -sI https://你的域名/myapp/
+```
+
+应能看到 `Strict-Transport-Security: max-age=30; includeSubDomains; preload`、`Content-Security-Policy`、`Referrer-Policy`、`X-Content-Type-Options: nosniff`、`X-Frame-Options: DENY` 和 `Permissions-Policy`。在浏览器里，开发者工具的控制台会列出被策略拦下的每一个资源。
+
+## 常见问题
+
+- 没有 `Strict-Transport-Security`：Django 以为请求是明文 HTTP。检查 HTTPS 的 server 块是否发送了 `X-Forwarded-Proto`，以及 gunicorn 是否已重新加载。
+- 刚改完设置，某个响应头没出现：gunicorn 还在用旧设置。执行 `djdeploy run --only security-headers --recheck` 会发送 `HUP`。
+- 用 django-csp 4 却没有 `Content-Security-Policy`：设置还是旧的 `CSP_*` 写法，4 版会忽略它。
+- 你自己的页面出问题：控制台显示 “Refused to load … because it violates the following Content Security Policy directive”。在受管配置块下方的设置里放行这个来源（后面的赋值会覆盖前面的），或者把文件放到自己站点上提供。
+- 某些路径上缺少 `Permissions-Policy`：带有自己 `add_header` 的 `location` 会丢掉从 server 层继承来的所有响应头。在那里把这个头再写一遍。
 
 """###,
         "lessons/zh/static-files.md": ###"""
@@ -738,6 +1232,56 @@ ssh deploy@203.0.113.10 hostname
 - `AddressLimitExceeded`：该区域的弹性 IP 配额用完了。释放不用的地址，或向 AWS 申请提高配额。
 - `UnauthorizedOperation`：AWS 凭证缺少 EC2 地址相关的权限。
 - AWS 的公网 IPv4 地址是收费的。拆掉服务器时，记得用 `aws ec2 release-address --allocation-id eipalloc-…` 释放它。
+
+"""###,
+        "lessons/zh/verify.md": ###"""
+# 验收：给完工的网站打分
+
+## 为什么需要这一步
+
+每个阶段都检查过自己的那部分，但只有当整个网站在访客（以及攻击者）眼里都严丝合缝时，部署才算真正完成。最后这一阶段从你的电脑观察线上网站，再从服务器内部检查一遍，然后打出一个综合评分，评法和教程推荐的公共评测工具相近：响应头参照 securityheaders.com，TLS 参照 SSL Labs。它不会改动服务器上的任何东西。
+
+## 向导具体做了什么
+
+只有一步 `verify.report`。在你的电脑上用 `curl` 和 `openssl` 直接连 `server_ip`（这样 DNS 缓存和 `/etc/hosts` 都干扰不了）：
+
+- HTTP：`http://你的域名/` 和 `http://www.你的域名/` 都重定向到对应的 HTTPS 地址，路径和查询串保持不变；80 端口上请求未知主机名时，连接被直接关闭、没有任何响应。
+- `https://你的域名/myapp/` 的响应头：`Strict-Transport-Security`、`Content-Security-Policy`、`X-Frame-Options`、`X-Content-Type-Options`、`Referrer-Policy`、`Permissions-Policy`，以及不带版本号的 `Server` 头。
+- TLS：拒绝 TLS 1.0 和 1.1，接受 1.2 和 1.3；证书链对两个名字都有效；剩余有效期超过 14 天；密钥长度；TLS 1.2 所用的加密套件具备前向保密。
+- 端口：80 和 443 开放，8000 关闭。
+
+通过 SSH 在服务器上：
+
+- `nginx -t` 没有任何警告；读取 `nginx -T` 的输出，找出会让 server 层响应头丢失的 `location` 内 `add_header`。
+- 静态文件确实由 nginx 直接发出（有 `ETag`，没有 Django 的响应头）。
+- 加载真实环境后执行 `manage.py check --deploy`；`DEBUG` 在设置里和运行中的应用里都是关闭的（未知 URL 返回普通的 404）；`ALLOWED_HOSTS` 覆盖两个名字，而且不是 `"*"`。
+- `certbot renew --dry-run`（这一项失败只算警告）。
+
+每项检查都会报告期望值、实际看到的结果，失败时还给出修复办法。响应头和 TLS 各自评级，从 A+ 到 F；总评取两者中较差的一个，再受失败项的进一步限制。总评低于 A 或有任何一项失败，本阶段即失败。
+
+## 各部分如何衔接
+
+这一阶段把整条链路完整走一遍：防火墙、域名解析、80 和 443 上的 nginx、证书、nginx 背后的 gunicorn、Django 的设置，以及根本不经过 Django 的静态文件。
+
+## 手动检查
+
+同样的报告随时都能生成，不需要打开向导界面：
+
+```
+djdeploy verify
+djdeploy verify --markdown report.md
+djdeploy verify --outside-only
+```
+
+`--outside-only` 只做从你电脑发起的检查（不走 SSH）；`--no-renewal` 跳过最慢的那一项。想要第三方意见的话，公共评测工具要求网站能从互联网访问：在 securityheaders.com 和 ssllabs.com/ssltest 上输入你的域名即可。
+
+## 常见问题
+
+- 总评被某个失败项拉低：报告会写出是哪一项以及怎么修，修复建议会指向负责它的阶段。用 `djdeploy run --only 阶段名 --recheck` 重新检查那个阶段，然后再验收一次。
+- 证书链验证不通过：证书来自测试环境或测试 CA，你的电脑并不信任它。用 Let's Encrypt 正式环境签发的证书必须能通过。
+- 8000 端口仍有响应：有遗留的防火墙规则，参见上线（go-live）那一课。
+- 静态文件或某些页面缺少响应头：某个 `location` 里的 `add_header` 把 server 层的响应头挡掉了。
+- 续期警告：在服务器上执行 `sudo certbot renew --dry-run`，看它怎么说；通常是 80 端口或 DNS 的问题。
 
 """###,
         "templates/django/csp-dict.py.mustache": ##"""
