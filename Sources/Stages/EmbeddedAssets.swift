@@ -9,7 +9,7 @@ enum EmbeddedAssets {
 
 ## Why this stage exists
 
-Everything else in this deployment exists to carry requests to a Django application, so first there has to be one. This stage builds the tutorial's small sample site on the server: a project called `project` with one app, `myapp`, whose page says "Now this is some sweet HTML!". It is deliberately tiny, so that when something fails later you know the cause is the plumbing, not the app.
+Everything else in this deployment exists to carry requests to a Django application, so first there has to be one. This stage builds the tutorial's small sample site on the server: a project called `project` with one app, `myapp`, whose page says "Now this is some sweet HTML!". It is deliberately tiny, so that when something fails later you know the cause is the plumbing, not the app. (Deploying your own project, `app_source` `path` or `git`, is not supported yet: those values stop every step with a message.)
 
 ## What the wizard does
 
@@ -649,7 +649,7 @@ djdeploy verify --outside-only
 
 ## 为什么需要这一步
 
-整套部署的目的，就是把请求送到一个 Django 应用手里，所以首先得有这么个应用。这一阶段在服务器上搭出教程里那个小示例站点：项目名 `project`，里面一个应用 `myapp`，页面上写着 “Now this is some sweet HTML!”。它故意做得很小，这样后面出问题时，你就知道毛病出在管道上，而不是应用里。
+整套部署的目的，就是把请求送到一个 Django 应用手里，所以首先得有这么个应用。这一阶段在服务器上搭出教程里那个小示例站点：项目名 `project`，里面一个应用 `myapp`，页面上写着 “Now this is some sweet HTML!”。它故意做得很小，这样后面出问题时，你就知道毛病出在管道上，而不是应用里。（部署你自己的项目——即 `app_source` 取 `path` 或 `git`——目前还不支持，选了这两个值，每一步都会报错说明。）
 
 ## 向导具体做了什么
 
