@@ -1395,15 +1395,96 @@ Restart=on-failure
 WantedBy=multi-user.target
 
 """##,
+        "templates/gunicorn/prod.py.mustache": ##"""
+"""Gunicorn *production* config file (written by djdeploy)"""
+
+import multiprocessing
+
+# Django WSGI application path in pattern MODULE_NAME:VARIABLE_NAME
+wsgi_app = "{{{wsgi_app}}}"
+# The number of worker processes for handling requests
+workers = multiprocessing.cpu_count() * 2 + 1
+# The socket to bind: loopback only, nginx is the only client
+bind = "{{{bind}}}"
+# Write access and error info to /var/log
+accesslog = "{{{access_log}}}"
+errorlog = "{{{error_log}}}"
+# Redirect stdout/stderr to log file
+capture_output = True
+# PID file so you can easily fetch process ID
+pidfile = "{{{pid_file}}}"
+# Daemonize the Gunicorn process (detach & enter background){{^daemon}}; systemd supervises it instead{{/daemon}}
+daemon = {{#daemon}}True{{/daemon}}{{^daemon}}False{{/daemon}}
+
+"""##,
+        "templates/https/settings-go-live.py.mustache": ##"""
+# Production: no debug pages, and the final HSTS max-age (confirmed at go-live; browsers keep it
+# for this long, it cannot be taken back).
+DEBUG = False
+SECURE_HSTS_SECONDS = {{{hsts_seconds}}}
+
+"""##,
+        "templates/https/settings-security-headers.py.mustache": ##"""
+# HSTS starts small ({{{hsts_seconds}}} s, the tutorial's ramp): go-live raises it once HTTPS is
+# known to work, since browsers keep the policy for max-age seconds.
+SECURE_HSTS_SECONDS = {{{hsts_seconds}}}
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+# nginx terminates TLS and passes the scheme on (proxy_set_header X-Forwarded-Proto $scheme).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+# nginx answers every plain-HTTP request with a redirect to HTTPS before it reaches Django, and
+# gunicorn listens on 127.0.0.1 only; SECURE_SSL_REDIRECT would also redirect the checks made on
+# the server itself (http://127.0.0.1:{{{app_port}}}/), so its deploy check (W008) is silenced.
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W008"]
+# Content-Security-Policy (django-csp): only this site's scripts and styles (and the CDN
+# stylesheet); inline scripts and styles are not allowed.
+if "csp.middleware.CSPMiddleware" not in MIDDLEWARE:
+    MIDDLEWARE = [*MIDDLEWARE, "csp.middleware.CSPMiddleware"]
+{{{csp}}}
+
+"""##,
         "templates/nginx/site.conf.mustache": ##"""
 # Written by djdeploy for {{{domain}}}; changes here are replaced on the next run.
+{{#features_line}}
+# djdeploy site features: {{{features_line}}}
+{{/features_line}}
 server_tokens off;
+{{#redirect}}
+
+# Any other host name on port 80: close the connection without an answer.
+server {
+    listen 80 default_server;
+    server_name _;
+    return 444;
+}
+{{#reject_handshake}}
+
+# Any other host name on port 443: refuse the TLS handshake (no certificate is shown).
+server {
+    listen 443 ssl default_server;
+    server_name _;
+    ssl_reject_handshake on;
+}
+{{/reject_handshake}}
+{{/redirect}}
 
 server {
     server_name .{{{domain}}};
     listen 80;
     access_log /var/log/nginx/{{{domain}}}.access.log;
     error_log /var/log/nginx/{{{domain}}}.error.log;
+{{#redirect}}
+
+    # Redirect HTTP to HTTPS, keeping the host name, path and query.
+    return 307 https://$host$request_uri;
+}
+{{/redirect}}
+{{^redirect}}
 
     location / {
         proxy_pass http://127.0.0.1:{{{app_port}}};
@@ -1417,6 +1498,42 @@ server {
     }
 {{/static}}
 }
+{{/redirect}}
+{{#tls}}
+
+server {
+    server_name .{{{domain}}};
+    listen 443 ssl;
+    access_log /var/log/nginx/{{{domain}}}.access.log;
+    error_log /var/log/nginx/{{{domain}}}.error.log;
+
+    ssl_certificate {{{cert_dir}}}/fullchain.pem;
+    ssl_certificate_key {{{cert_dir}}}/privkey.pem;
+    include /etc/letsencrypt/options-ssl-nginx.conf;
+    ssl_dhparam /etc/letsencrypt/ssl-dhparams.pem;
+{{#headers}}
+
+    # Django has no setting for this header; nginx adds it to every HTTPS answer.
+    add_header Permissions-Policy "{{{permissions_policy}}}" always;
+{{/headers}}
+
+    # Pass on requests to Gunicorn listening at http://127.0.0.1:{{{app_port}}}
+    location / {
+        proxy_pass http://127.0.0.1:{{{app_port}}};
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_redirect off;
+    }
+{{#static}}
+
+    # Serve static files directly
+    location /static {
+        alias {{{static_root}}}/;
+    }
+{{/static}}
+}
+{{/tls}}
 
 """##,
         "templates/sample-app/myapp/__init__.py.mustache": #"""

@@ -9,12 +9,13 @@ enum GunicornStage {
     static let id: StageID = "gunicorn"
 
     static func configContext(_ l: AppLayout, systemd: Bool) -> [String: any Sendable] {
-        ["wsgi_app": "project.wsgi:application", "bind": "0.0.0.0:\(l.appPort)", "log_file": l.gunicornLogFile,
-         "pid_file": l.gunicornPidFile, "daemon": !systemd]
+        // dev.py always names the dev paths, whichever profile runs (go-live switches to prod.py)
+        ["wsgi_app": "project.wsgi:application", "bind": "0.0.0.0:\(l.appPort)", "log_file": l.profile("dev").gunicornLogFile,
+         "pid_file": l.profile("dev").gunicornPidFile, "daemon": !systemd]
     }
 
     static func unitContext(_ l: AppLayout) -> [String: any Sendable] {
-        ["profile": "dev", "domain": l.domain, "user": l.user, "group": l.group, "project_dir": l.projectDir,
+        ["profile": l.gunicornProfile, "domain": l.domain, "user": l.user, "group": l.group, "project_dir": l.projectDir,
          "secret_file": l.secretFile, "venv": l.venv, "config_file": l.gunicornConfigRelative]
     }
 

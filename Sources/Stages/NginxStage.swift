@@ -23,9 +23,14 @@ enum NginxStage {
 
     /// The site file's features come from facts, so that every step that renders it (nginx.site,
     /// static-files.nginx) wants the same file: `location /static` once STATIC_ROOT exists.
-    static func siteContent(_ ctx: StepContext, _ l: AppLayout, templates: TemplateSource) async throws -> Data {
+    /// The HTTPS stages' features (TLS server block, redirect, headers) come from facts too, and
+    /// a step may add one (`adding`): see `SiteFeatures`.
+    static func siteContent(_ ctx: StepContext, _ l: AppLayout, templates: TemplateSource,
+                            adding: Set<SiteFeature> = []) async throws -> Data {
         let hasStatic = try await ctx.succeeds(["test", "-d", l.staticRoot], asRoot: true)
-        return try templates.renderData("nginx/site.conf", siteContext(l, static: hasStatic))
+        var context = siteContext(l, static: hasStatic)
+        context.merge(try await SiteFeatures.context(ctx, l, adding: adding)) { _, new in new }
+        return try templates.renderData("nginx/site.conf", context)
     }
 
     static func siteContext(_ l: AppLayout, static hasStatic: Bool) -> [String: any Sendable] {
@@ -39,8 +44,9 @@ enum NginxStage {
         var content: Data
     }
 
-    static func facts(_ ctx: StepContext, _ l: AppLayout, templates: TemplateSource) async throws -> SiteFacts {
-        let content = try await siteContent(ctx, l, templates: templates)
+    static func facts(_ ctx: StepContext, _ l: AppLayout, templates: TemplateSource,
+                      adding: Set<SiteFeature> = []) async throws -> SiteFacts {
+        let content = try await siteContent(ctx, l, templates: templates, adding: adding)
         var problems = try await StepKit.differing(ctx, [FileSpec(path: l.nginxSite, content: content, owner: "root", group: "root")])
         if try await Facts.symlinkTarget(ctx, l.nginxSiteLink) != l.nginxSite { problems.append("\(l.nginxSiteLink) is not a symlink to \(l.nginxSite)") }
         if try await ctx.succeeds(["sh", "-c", "[ -e \"$1\" ] || [ -L \"$1\" ]", "sh", defaultSiteLink], asRoot: true) {
@@ -59,11 +65,11 @@ enum NginxStage {
                 asRoot: true)
     }
 
-    static func siteStep(id: StepID, title: String, templates: TemplateSource,
+    static func siteStep(id: StepID, title: String, templates: TemplateSource, adding: Set<SiteFeature> = [],
                          extraVerify: (@Sendable (StepContext, AppLayout) async throws -> Void)? = nil) -> StepDefinition {
         @Sendable func plan(_ ctx: StepContext) async throws -> (AppLayout, SiteFacts, StepPlan) {
             let l = try await AppLayout.resolve(ctx)
-            let f = try await facts(ctx, l, templates: templates)
+            let f = try await facts(ctx, l, templates: templates, adding: adding)
             let plan = StepPlan(actions: [
                 .file(try await ctx.fileChange(l.nginxSite, content: f.content, mode: 0o644, owner: "root", group: "root", asRoot: true)),
                 .command(Command(["ln", "-sfn", l.nginxSite, l.nginxSiteLink], asRoot: true)),
@@ -78,7 +84,7 @@ enum NginxStage {
             id: id, title: title, needsRoot: true, reads: [.domain, .appUser, .djangoVersion],
             check: { ctx in
                 let l = try await AppLayout.resolve(ctx)
-                let f = try await facts(ctx, l, templates: templates)
+                let f = try await facts(ctx, l, templates: templates, adding: adding)
                 if f.problems.isEmpty {
                     return .satisfied("\(l.nginxSite) is current (sha256 \(SHA256.hex(f.content).prefix(12))…), enabled, loaded by the running nginx")
                 }
@@ -135,6 +141,10 @@ enum NginxStage {
         var last: Facts.HTTPResponse?
         for _ in 0 ..< 20 {
             last = try await Facts.http(ctx, url: "http://127.0.0.1/myapp/", host: l.domain)
+            // after https-redirect, port 80 answers 307: check the same page over HTTPS
+            if let r = last, r.status == 307, r.headers["location"] == "https://\(l.domain)/myapp/" {
+                last = try await HTTPSProbe.get(ctx, l, path: "/myapp/")
+            }
             if last?.status == 200 { break }
             try await Task.sleep(for: .milliseconds(500))
         }

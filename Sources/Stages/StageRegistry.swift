@@ -10,6 +10,10 @@ enum StageRegistry {
         GunicornStage.make,
         { env in withFirewall(NginxStage.make(env), .nginx) },
         StaticFilesStage.make,
+        { env in withFirewall(HTTPSCertStage.make(env), .https) },
+        HTTPSRedirectStage.make,
+        SecurityHeadersStage.make,
+        { env in withFirewall(GoLiveStage.make(env), .golive) },
         VerifyStage.make,
     ]
 

@@ -72,15 +72,24 @@ struct AppLayout: Sendable, Equatable {
     var secretFile: String { home + "/.DJANGO_SECRET_KEY" }
     var settingsFile: String { projectDir + "/project/settings.py" }
     var manage: String { projectDir + "/manage.py" }
+    /// The development config file (the gunicorn stage writes it; it stays after go-live).
     var gunicornConfig: String { projectDir + "/config/gunicorn/dev.py" }
-    var gunicornConfigRelative: String { "config/gunicorn/dev.py" }
+    /// Which gunicorn configuration runs: `prod` once go-live has written
+    /// config/gunicorn/prod.py (a fact read by `resolve`), else `dev`. The properties below
+    /// follow it, so every step that manages the running gunicorn manages the same one.
+    var gunicornProfile: String = "dev"
+    var gunicornConfigRelative: String { "config/gunicorn/\(gunicornProfile).py" }
     var gunicornLogDir: String { "/var/log/gunicorn" }
     var gunicornRunDir: String { "/var/run/gunicorn" }
-    var gunicornPidFile: String { gunicornRunDir + "/dev.pid" }
-    var gunicornLogFile: String { gunicornLogDir + "/dev.log" }
+    var gunicornPidFile: String { gunicornRunDir + "/\(gunicornProfile).pid" }
+    /// dev: one log; prod (the tutorial's prod.py): access.log and error.log.
+    var gunicornLogFile: String { gunicornLogDir + (gunicornProfile == "dev" ? "/dev.log" : "/error.log") }
     /// What the running gunicorn was started/reloaded with (hashes only, no secret).
-    var gunicornStateFile: String { gunicornRunDir + "/dev.djdeploy-state" }
-    var gunicornUnit: String { "gunicorn-dev" }
+    var gunicornStateFile: String { gunicornRunDir + "/\(gunicornProfile).djdeploy-state" }
+    var gunicornUnit: String { "gunicorn-\(gunicornProfile)" }
+    var prodGunicornConfig: String { projectDir + "/config/gunicorn/prod.py" }
+    /// This layout with the given gunicorn profile.
+    func profile(_ p: String) -> AppLayout { var c = self; c.gunicornProfile = p; return c }
     var appPort: Int { 8000 }
     var wwwRoot: String { "/var/www/\(domain)" }
     var staticRoot: String { wwwRoot + "/static" }
@@ -111,7 +120,11 @@ struct AppLayout: Sendable, Equatable {
             let g = try await ctx.run(Command(["id", "-gn", user], asRoot: false), allowFailure: true)
             if g.succeeded, !g.stdoutText.trimmed.isEmpty { group = g.stdoutText.trimmed }
         }
-        return AppLayout(user: user, group: group, home: home, domain: domain, djangoVersion: version)
+        var layout = AppLayout(user: user, group: group, home: home, domain: domain, djangoVersion: version)
+        if r.succeeded, try await ctx.succeeds(["test", "-f", layout.prodGunicornConfig], asRoot: true) {
+            layout.gunicornProfile = "prod"
+        }
+        return layout
     }
 
     // MARK: commands as the app user
