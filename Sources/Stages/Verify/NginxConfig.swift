@@ -89,6 +89,19 @@ public enum NginxConfig {
         var word = ""
         var wordLine = 1
         var inWord = false
+        // As nginx does: \" \' \\ lose the backslash, \t \r \n become control characters,
+        // any other escaped character keeps its backslash (regexes: "\.").
+        func appendEscape(_ next: Unicode.Scalar) {
+            switch next {
+            case "\"", "'", "\\": word.unicodeScalars.append(next)
+            case "t": word.unicodeScalars.append("\t")
+            case "r": word.unicodeScalars.append("\r")
+            case "n": word.unicodeScalars.append("\n")
+            default:
+                word.unicodeScalars.append("\\")
+                word.unicodeScalars.append(next)
+            }
+        }
         func endWord() {
             if inWord { tokens.append(Token(kind: .word, text: word, line: wordLine)) }
             word = ""
@@ -118,7 +131,7 @@ public enum NginxConfig {
                 while i < chars.count {
                     let d = chars[i]
                     if d == "\\", i + 1 < chars.count {
-                        word.unicodeScalars.append(chars[i + 1])
+                        appendEscape(chars[i + 1])
                         if chars[i + 1] == "\n" { line += 1 }
                         i += 2
                         continue
@@ -131,7 +144,7 @@ public enum NginxConfig {
                 if !closed { throw ParseError(file: file, line: line, message: "unterminated quoted string") }
             case "\\" where i + 1 < chars.count:
                 if !inWord { inWord = true; wordLine = line }
-                word.unicodeScalars.append(chars[i + 1])
+                appendEscape(chars[i + 1])
                 i += 1
             default:
                 if !inWord { inWord = true; wordLine = line }

@@ -124,6 +124,8 @@ public struct Verifier: Sendable {
     static func parseHeaders(_ text: String) -> (status: Int, headers: [String: [String]]) {
         var status = 0
         var headers: [String: [String]] = [:]
+        // "\r\n" is one Character in Swift: normalize before splitting
+        let text = text.replacingOccurrences(of: "\r\n", with: "\n")
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
             if line.hasPrefix("HTTP/") {
@@ -157,8 +159,8 @@ public struct Verifier: Sendable {
         var body = ""
         if withBody {
             var blocks: [String] = []
-            var rest = Substring(o.stdout)
-            while rest.hasPrefix("HTTP/"), let end = rest.range(of: "\n\n") ?? rest.range(of: "\r\n\r\n") {
+            var rest = Substring(o.stdout.replacingOccurrences(of: "\r\n", with: "\n"))
+            while rest.hasPrefix("HTTP/"), let end = rest.range(of: "\n\n") {
                 blocks.append(String(rest[..<end.lowerBound]))
                 rest = rest[end.upperBound...]
             }
