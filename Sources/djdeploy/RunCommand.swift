@@ -26,7 +26,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Run up to and including this stage.", valueName: "stage"))
     var until: String?
 
-    @Flag(help: "Check succeeded steps again and re-apply any whose result is gone.")
+    @Flag(help: "Check succeeded steps again and re-apply any whose result is gone (the default when every step has succeeded).")
     var recheck = false
 
     @Flag(help: "Ask for the sudo password (no echo) before starting; it is kept in memory only.")
@@ -42,7 +42,14 @@ struct RunCommand: AsyncParsableCommand {
         Console.plain = common.plain
         let session = try common.openSession()
         defer { session.close() }
-        let scope = try makeScope(only: only, until: until, session: session, recheck: recheck)
+        var scope = try makeScope(only: only, until: until, session: session, recheck: recheck)
+        // Everything in scope already succeeded: a run is a re-check (like Ansible's "ok" run):
+        // every step's check runs against the live target and reports its no-op reason, and a
+        // result that has gone (a stopped service, an edited file) is put back.
+        if !scope.recheckSucceeded && session.state.resumePoint(scope: scope) == nil
+            && session.inputActions().isEmpty {
+            scope.recheckSucceeded = true
+        }
         let target: Target
         do throws(SessionError) { target = try session.requireTarget() } catch { throw fail(error) }
         let missing = session.missingInputs(scope: scope)
