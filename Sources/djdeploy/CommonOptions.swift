@@ -23,11 +23,26 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .long, help: "ASCII only, no colour.")
     var plain = false
 
+    @Option(name: .long, help: ArgumentHelp("Language of the wizard: en or zh (default: from LC_ALL / LC_MESSAGES / LANG).", valueName: "lang"))
+    var lang: String?
+
     @Flag(name: .long, help: .hidden)
     var demo = false
 
     @Option(name: .long, help: .hidden)
     var demoSleep = 3
+
+    /// The language: --lang, else the locale.
+    var language: Language {
+        get throws {
+            guard let lang else { return Language.detect() }
+            guard let l = Language(flag: lang) else {
+                Console.error(L10n.format(.errorUnknownLanguage, Language.detect(), lang))
+                throw ExitCode(DeployExitCode.badInput.rawValue)
+            }
+            return l
+        }
+    }
 
     var sessionOptions: SessionOptions {
         SessionOptions(answersPath: answers, statePath: state, profile: profile, assetsDirectory: assetsDir,

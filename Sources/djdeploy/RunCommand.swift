@@ -40,6 +40,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         Console.plain = common.plain
+        let lang = try common.language
         let session = try common.openSession()
         defer { session.close() }
         var scope = try makeScope(only: only, until: until, session: session, recheck: recheck)
@@ -69,7 +70,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let yes = self.yes
         let verbose = self.verbose
-        let printer = EventPrinter(verbose: verbose)
+        let printer = EventPrinter(verbose: verbose, lang: lang)
         let runtime = session.makeRuntime(
             runner: runner, localRunner: local,
             confirm: { id, text in
@@ -89,11 +90,11 @@ struct RunCommand: AsyncParsableCommand {
         let state = await runtime.state
         Console.out(Console.bold("djdeploy") + " — profile \(state.profile), target \(target), state \(session.store.path)")
         if let resume = state.resumePoint(scope: scope), let rec = state.step(resume), rec.status == .interrupted {
-            Console.out(Console.yellow("resuming at \(resume) (interrupted\(rec.startedAt.map { " at \($0.iso8601)" } ?? "")); checking it first"))
+            Console.out(Console.yellow(L10n.format(.runResuming, lang, resume.rawValue)))
         }
 
         let signals = SignalHandler { sig in
-            printer.note("signal \(sig): stopping the running step (Ctrl-C again to exit at once)")
+            printer.note(L10n.format(.runSignal, lang, String(sig)))
             Task { await runtime.cancel() }
         }
         let started = Timestamp.now()
@@ -105,22 +106,24 @@ struct RunCommand: AsyncParsableCommand {
         let final = await runtime.state
         let counts = Dictionary(grouping: final.allSteps.filter { final.stepIDs(in: scope).contains($0.id) }, by: \.status)
             .mapValues(\.count)
-        let summary = StepStatus.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
+        let summary = StepStatus.allCases.compactMap { s in
+            counts[s].map { L10n.format(.runSummaryCount, lang, String($0), L10n.string(statusKey(s), lang)) }
+        }.joined(separator: ", ")
         switch result {
         case .finished(.completed):
-            Console.out(Console.green("done") + " in \(Console.duration(started, .now())): \(summary)")
+            Console.out(Console.green(L10n.format(.runDone, lang, Console.duration(started, .now()), summary)))
         case .finished(.failed(let id)):
-            Console.out(Console.red("failed") + " at \(id): \(final.step(id)?.error ?? "")")
-            Console.out("fix the cause, then run `djdeploy run` again to resume from this step (\(summary))")
+            Console.out(Console.red(L10n.format(.runFailedAt, lang, id.rawValue, final.step(id)?.error ?? "")))
+            Console.out(L10n.format(.runFailedHint, lang, summary))
             throw ExitCode(DeployExitCode.stepFailed.rawValue)
         case .finished(.cancelled):
-            Console.out(Console.yellow("interrupted") + "; `djdeploy run` resumes from here (\(summary))")
+            Console.out(Console.yellow(L10n.format(.runInterrupted, lang, summary)))
             throw ExitCode(DeployExitCode.interrupted.rawValue)
         case .rejected(let reason):
             Console.error(reason)
             throw ExitCode(DeployExitCode.badInput.rawValue)
         case .applied:
-            Console.out("nothing to do: every step in scope has succeeded (use --recheck to check them again)")
+            Console.out(L10n.string(.runNothingToDo, lang))
         }
     }
 
@@ -149,10 +152,14 @@ struct RunCommand: AsyncParsableCommand {
 /// Prints runtime events as plain lines.
 final class EventPrinter: @unchecked Sendable {
     let verbose: Bool
+    let lang: Language
     private let lock = NSLock()
     private var started: [StepID: Date] = [:]
 
-    init(verbose: Bool) { self.verbose = verbose }
+    init(verbose: Bool, lang: Language) {
+        self.verbose = verbose
+        self.lang = lang
+    }
 
     func note(_ s: String) { Console.out(Console.dim("  · " + s)) }
 
@@ -169,15 +176,15 @@ final class EventPrinter: @unchecked Sendable {
             switch rec.status {
             case .succeeded:
                 if let reason = rec.noopReason {
-                    Console.out("\(Console.glyph(.succeeded)) \(rec.id) — ok, no change: \(reason)\(took)")
+                    Console.out("\(Console.glyph(.succeeded)) \(rec.id) — \(L10n.format(.runStepNoop, lang, reason))\(took)")
                 } else {
-                    Console.out("\(Console.glyph(.succeeded)) \(rec.id) — changed\(took)")
+                    Console.out("\(Console.glyph(.succeeded)) \(rec.id) — \(L10n.string(.runStepChanged, lang))\(took)")
                 }
             case .failed:
-                Console.out("\(Console.glyph(.failed)) \(rec.id) — FAILED\(took): \(rec.error ?? "")")
+                Console.out("\(Console.glyph(.failed)) \(rec.id)\(took) — \(L10n.format(.runStepFailed, lang, rec.error ?? ""))")
                 if !verbose { for l in rec.output.suffix(10) { Console.out(Console.dim("    │ ") + l) } }
             case .interrupted:
-                Console.out("\(Console.glyph(.interrupted)) \(rec.id) — interrupted\(took)")
+                Console.out("\(Console.glyph(.interrupted)) \(rec.id) — \(L10n.string(.runStepInterrupted, lang))\(took)")
             default:
                 Console.out("\(Console.glyph(rec.status)) \(rec.id) — \(rec.status.rawValue)\(took)")
             }
@@ -190,5 +197,18 @@ final class EventPrinter: @unchecked Sendable {
         case .runFinished:
             break
         }
+    }
+}
+
+/// The string-table key of a status name.
+func statusKey(_ s: StepStatus) -> StringKey {
+    switch s {
+    case .pending: return .statusPending
+    case .running: return .statusRunning
+    case .succeeded: return .statusSucceeded
+    case .failed: return .statusFailed
+    case .skipped: return .statusSkipped
+    case .interrupted: return .statusInterrupted
+    case .stale: return .statusStale
     }
 }
