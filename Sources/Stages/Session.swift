@@ -14,6 +14,8 @@ public struct SessionOptions: Sendable {
     public var demo: Bool
     /// Seconds the demo's slow step sleeps (tests).
     public var demoSleepSeconds: Int
+    /// Directory of the demo's files on the target (tests; default ~/djdeploy-demo).
+    public var demoDirectory: String?
 
     public init(answersPath: String? = nil, statePath: String? = nil, profile: String? = nil,
                 assetsDirectory: String? = nil, acceptNewHostKey: Bool = false, demo: Bool = false,
@@ -70,7 +72,7 @@ public final class Session: @unchecked Sendable {
             }
         }
         let deployment = options.demo
-            ? DemoDeployment.make(sleepSeconds: options.demoSleepSeconds)
+            ? DemoDeployment.make(directory: options.demoDirectory, sleepSeconds: options.demoSleepSeconds)
             : Stages.deployment(StageEnvironment(assetsDirectory: options.assetsDirectory))
 
         // The state file: --state, else the profile's default path.

@@ -32,6 +32,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: .hidden)
     var demoSleep = 3
 
+    @Option(name: .long, help: .hidden)
+    var demoDir: String?
+
     /// The language: --lang, else the locale.
     var language: Language {
         get throws {
@@ -45,8 +48,10 @@ struct CommonOptions: ParsableArguments {
     }
 
     var sessionOptions: SessionOptions {
-        SessionOptions(answersPath: answers, statePath: state, profile: profile, assetsDirectory: assetsDir,
-                       acceptNewHostKey: acceptNewHostKey, demo: demo, demoSleepSeconds: demoSleep)
+        var o = SessionOptions(answersPath: answers, statePath: state, profile: profile, assetsDirectory: assetsDir,
+                               acceptNewHostKey: acceptNewHostKey, demo: demo, demoSleepSeconds: demoSleep)
+        o.demoDirectory = demoDir
+        return o
     }
 
     /// Opens the session, or prints the error and exits with its code.

@@ -96,17 +96,8 @@ struct CLIResumeTests {
         let env = try #require(SSHEnv.shared)
         let dir = scratchDir()
         let demoDir = "/tmp/djdeploy-demo-" + String(UUID().uuidString.prefix(8))
-        _ = demoDir
         try env.answers().write(toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
         return (dir, dir + "/a.yaml", dir + "/s.json", demoDir)
-    }
-
-    func remoteDemoReset() async throws {
-        let env = try #require(SSHEnv.shared)
-        let r = SystemRunner(target: .ssh(SSHDestination(host: env.host, port: env.port, user: env.user,
-                                                         identityFile: env.key, knownHostsFile: env.knownHosts)))
-        _ = try await r.run(Command(["rm", "-rf", "djdeploy-demo"], workingDirectory: "/home/\(env.user)"))
-        await r.shutdown()
     }
 
     func remoteSleeping(_ seconds: Int) async throws -> String {
@@ -115,9 +106,8 @@ struct CLIResumeTests {
     }
 
     @Test func sigkillMidStepThenResume() async throws {
-        let (_, answers, state, _) = try setup()
-        try await remoteDemoReset()
-        let args = ["run", "--demo", "--demo-sleep", "41", "--answers", answers, "--state", state, "--yes"]
+        let (_, answers, state, demoDir) = try setup()
+        let args = ["run", "--demo", "--demo-dir", demoDir, "--demo-sleep", "41", "--answers", answers, "--state", state, "--yes"]
         let proc = SystemRunner(target: .local)
         let task = Task { try await proc.run(Command([CLI.binary] + args, environment: ["NO_COLOR": "1"])) }
         // Wait until the slow step is recorded as running, then SIGKILL the wizard.
@@ -128,7 +118,7 @@ struct CLIResumeTests {
         }
         #expect(seen, "the slow step never started")
         try await Task.sleep(for: .milliseconds(300))
-        let pids = try await SystemRunner(target: .local).run(Command(["pgrep", "-f", "djdeploy run --demo --demo-sleep 41"])).stdoutText
+        let pids = try await SystemRunner(target: .local).run(Command(["pgrep", "-f", "djdeploy run --demo --demo-dir \(demoDir) --demo-sleep 41"])).stdoutText
         // The wizard's children include the SSH master's watchdog.
         var children: [String] = []
         for p in pids.split(separator: "\n") {
@@ -150,23 +140,22 @@ struct CLIResumeTests {
         for _ in 0..<40 where masters.contains(where: alive) { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!masters.contains(where: alive), "ssh master left behind: \(masters)")
         // Resume: the interrupted step is checked first, then applied again.
-        let out = try await CLI.run(["run", "--demo", "--demo-sleep", "1", "--answers", answers, "--state", state, "--yes"])
+        let out = try await CLI.run(["run", "--demo", "--demo-dir", demoDir, "--demo-sleep", "1", "--answers", answers, "--state", state, "--yes"])
         #expect(out.code == 0, "\(out.all)")
         #expect(out.stdout.contains("resuming at demo.slow-command"))
         #expect(!out.stdout.contains("▶ demo.hello-file"), "a succeeded step ran again")
         #expect(stepStatus(state, "demo.slow-command") == "succeeded")
         // A re-run changes nothing and says why.
-        let again = try await CLI.run(["run", "--demo", "--answers", answers, "--state", state, "--yes", "--recheck"])
+        let again = try await CLI.run(["run", "--demo", "--demo-dir", demoDir, "--answers", answers, "--state", state, "--yes", "--recheck"])
         #expect(again.code == 0)
         #expect(again.stdout.components(separatedBy: "ok, no change").count - 1 == 2, "\(again.stdout)")
-        let status = try await CLI.run(["status", "--demo", "--state", state])
+        let status = try await CLI.run(["status", "--demo", "--demo-dir", demoDir, "--state", state])
         #expect(status.stdout.contains("every step has succeeded"))
     }
 
     @Test func ctrlCStopsTheRemoteCommandAndExits130() async throws {
-        let (_, answers, state, _) = try setup()
-        try await remoteDemoReset()
-        let args = ["run", "--demo", "--demo-sleep", "43", "--answers", answers, "--state", state, "--yes"]
+        let (_, answers, state, demoDir) = try setup()
+        let args = ["run", "--demo", "--demo-dir", demoDir, "--demo-sleep", "43", "--answers", answers, "--state", state, "--yes"]
         let proc = SystemRunner(target: .local)
         let task = Task { try await proc.run(Command([CLI.binary] + args, environment: ["NO_COLOR": "1"])) }
         for _ in 0..<200 {
@@ -175,14 +164,14 @@ struct CLIResumeTests {
         }
         try await Task.sleep(for: .milliseconds(700))
         #expect(try await remoteSleeping(43).contains("sleep 43"))
-        let pids = try await SystemRunner(target: .local).run(Command(["pgrep", "-f", "djdeploy run --demo --demo-sleep 43"])).stdoutText
+        let pids = try await SystemRunner(target: .local).run(Command(["pgrep", "-f", "djdeploy run --demo --demo-dir \(demoDir) --demo-sleep 43"])).stdoutText
         for p in pids.split(separator: "\n") { kill(pid_t(p)!, SIGINT) }
         let r = try await task.value
         #expect(r.termination == .exited(130), "\(r.termination) \(r.stdoutText) \(r.stderrText)")
         #expect(r.stdoutText.contains("interrupted"))
         #expect(stepStatus(state, "demo.slow-command") == "interrupted")
         #expect(try await remoteSleeping(43).isEmpty, "the remote sleep is still running")
-        let out = try await CLI.run(["run", "--demo", "--demo-sleep", "1", "--answers", answers, "--state", state, "--yes"])
+        let out = try await CLI.run(["run", "--demo", "--demo-dir", demoDir, "--demo-sleep", "1", "--answers", answers, "--state", state, "--yes"])
         #expect(out.code == 0, "\(out.all)")
         #expect(stepStatus(state, "demo.slow-command") == "succeeded")
     }
