@@ -18,6 +18,9 @@ struct LogCommand: AsyncParsableCommand {
     @Flag(help: "Print the raw JSON lines.")
     var json = false
 
+    @Flag(help: "Print what was run as a commented shell script (for reading, keeping in git, replaying by hand).")
+    var asScript = false
+
     func run() async throws {
         Console.plain = common.plain
         let session = try common.openSession(lock: false)
@@ -35,6 +38,10 @@ struct LogCommand: AsyncParsableCommand {
             for r in records { Console.out(String(decoding: try enc.encode(r), as: UTF8.self)) }
             return
         }
+        if asScript {
+            Console.out(Self.script(records, profile: session.state.profile))
+            return
+        }
         let f = ISO8601DateFormatter()
         for r in records {
             let env = r.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(displayQuote($0.value))" }
@@ -43,5 +50,35 @@ struct LogCommand: AsyncParsableCommand {
             for l in r.output { Console.out(Console.dim("    │ ") + l.text) }
             Console.out(Console.dim("    → \(r.termination), \(r.lineCount) lines, \(Int(r.end.timeIntervalSince(r.start) * 1000)) ms"))
         }
+    }
+
+    /// The transcript as a shell script: one commented block per step, commands in order,
+    /// privileged ones through sudo, secrets already redacted. djdeploy's own bookkeeping
+    /// commands (file facts, stops) are left out.
+    static func script(_ records: [TranscriptRecord], profile: String) -> String {
+        var out = ["#!/usr/bin/env bash", "# What djdeploy ran for profile \(profile), as recorded in its transcript.",
+                   "# Secrets appear as [REDACTED]; files were written by djdeploy itself (atomically, with backups).",
+                   "set -euo pipefail", ""]
+        var lastLabel: String?
+        let f = ISO8601DateFormatter()
+        for r in records {
+            if r.label == "djdeploy:write", r.argv.count > 5 {
+                out.append("# djdeploy wrote \(r.argv[4]) (mode \(r.argv[5])\(r.argv[6].isEmpty ? "" : ", owner \(r.argv[6])"), sha256 \(r.argv.count > 8 ? String(r.argv[8].prefix(12)) : "?")…) atomically, after a backup")
+                continue
+            }
+            if let l = r.label, l.hasPrefix("djdeploy:") { continue }
+            if r.label != lastLabel {
+                out.append("")
+                out.append("# --- \(r.label ?? "(no step)") on \(r.target)")
+                lastLabel = r.label
+            }
+            let env = r.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(displayQuote($0.value))" }
+            var words = r.argv.map(displayQuote)
+            if !env.isEmpty { words = ["env"] + env + words }
+            if r.asRoot { words = ["sudo"] + words }
+            out.append("# \(f.string(from: r.start)): \(r.termination)")
+            out.append(words.joined(separator: " "))
+        }
+        return out.joined(separator: "\n")
     }
 }
