@@ -29,6 +29,10 @@ public struct VerifyOptions: Sendable {
     public var serverChecks = true
     /// `nginx -c FILE` for `nginx -t`/`-T` (tests with a scratch nginx); nil: the default.
     public var nginxConfigFile: String?
+    /// With no CA file: anchor the chain check at the top certificate the server sends
+    /// (`-partial_chain`) instead of the system store. For test/staging ACME servers, whose
+    /// roots no trust store has; the check says so in what it saw.
+    public var trustServedChain = false
 
     public init(domain: String, serverIP: String, caFile: String? = nil, acmeServer: String? = nil,
                 hstsFinalSeconds: Int? = nil) {
@@ -89,8 +93,14 @@ public struct Verifier: Sendable {
     /// Runs a command collecting every line (not only the runner's bounded tail).
     static func exec(_ runner: any CommandRunning, _ command: Command) async throws -> Output {
         let out = Locked<[String]>([]), err = Locked<[String]>([])
-        let r = try await runner.run(command) { line in
-            if line.stream == .stdout { out.withValue { $0.append(line.text) } } else { err.withValue { $0.append(line.text) } }
+        let r: CommandResult
+        do {
+            r = try await runner.run(command) { line in
+                if line.stream == .stdout { out.withValue { $0.append(line.text) } } else { err.withValue { $0.append(line.text) } }
+            }
+        } catch RunnerError.cannotStart(let program, let reason) {
+            // a missing tool is a finding (like exit 127 over SSH), not a crash of the report
+            return Output(termination: .exited(127), stdout: "", stderr: "\(program): \(reason)")
         }
         return Output(termination: r.termination, stdout: out.value.joined(separator: "\n"),
                       stderr: err.value.joined(separator: "\n"))
@@ -345,7 +355,23 @@ public struct Verifier: Sendable {
         }
 
         // the chain, for both names
-        let caArgs = options.caFile.map { ["-CAfile", $0] } ?? []
+        var caArgs = options.caFile.map { ["-CAfile", $0] } ?? []
+        var anchorNote = ""
+        var tempAnchor: String?
+        if options.caFile == nil, options.trustServedChain {
+            let o = try await sClient(["-showcerts"], name: options.domain)
+            let pems = o.stdout.components(separatedBy: "-----BEGIN CERTIFICATE-----").dropFirst()
+                .compactMap { $0.components(separatedBy: "-----END CERTIFICATE-----").first }
+                .map { "-----BEGIN CERTIFICATE-----" + $0 + "-----END CERTIFICATE-----\n" }
+            if let top = pems.last {
+                let path = NSTemporaryDirectory() + "djdeploy-verify-anchor-\(UUID().uuidString).pem"
+                try top.write(toFile: path, atomically: true, encoding: .utf8)
+                tempAnchor = path
+                caArgs = ["-CAfile", path, "-partial_chain"]
+                anchorNote = " (anchored at the served chain: the test/staging CA's root is in no trust store; give a CA file to verify it)"
+            }
+        }
+        defer { if let tempAnchor { try? FileManager.default.removeItem(atPath: tempAnchor) } }
         for name in [options.domain, options.wwwDomain] {
             let o = try await sClient(["-verify_hostname", name] + caArgs, name: name)
             var c = VerifyCheck(id: "tls.chain." + (name == options.domain ? "apex" : "www"), category: .tls,
@@ -355,7 +381,7 @@ public struct Verifier: Sendable {
                                 fix: "the https-cert stage: `certbot --nginx … -d \(options.domain) -d \(options.wwwDomain)`; serve fullchain.pem",
                                 capOnFail: nil)
             if let (code, reason) = Self.verifyReturn(o.all) {
-                c.seen = "verify return code \(code) (\(reason))"
+                c.seen = "verify return code \(code) (\(reason))" + anchorNote
                 if code == 0 { c.result = .pass; obs.chainErrors[name] = .some(nil) } else { obs.chainErrors[name] = reason }
             } else {
                 c.seen = "no TLS handshake: " + (o.all.split(separator: "\n").first.map(String.init) ?? "")
