@@ -19,6 +19,10 @@ enum HTTPSRedirectStage {
     }
 
     static func verifyRedirect(_ ctx: StepContext, _ l: AppLayout) async throws {
+        try await HTTPSProbe.settled { try await verifyOnce(ctx, l) }
+    }
+
+    static func verifyOnce(_ ctx: StepContext, _ l: AppLayout) async throws {
         let state = try await SiteFeatures.state(ctx, l)
         guard state.tls else { throw StepError.verificationFailed("no certificate: the redirect needs the https-cert stage first") }
         for name in [l.domain, "www." + l.domain] {

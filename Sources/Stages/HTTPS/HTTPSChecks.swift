@@ -6,6 +6,19 @@ import WizardCore
 /// 127.0.0.1 with the domain as SNI and Host (`--resolve`), so that they work before and
 /// regardless of public DNS.
 enum HTTPSProbe {
+    /// `nginx -s reload` returns before the new workers answer: an observation made right after
+    /// a reload is retried for a few seconds before it counts as failed.
+    static func settled(attempts: Int = 12, _ body: () async throws -> Void) async throws {
+        var n = 0
+        while true {
+            do { return try await body() } catch let e as StepError {
+                guard case .verificationFailed = e, n < attempts - 1 else { throw e }
+                n += 1
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
     static let letsEncryptProduction = "https://acme-v02.api.letsencrypt.org/directory"
     static let letsEncryptStaging = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
@@ -91,6 +104,10 @@ enum HTTPSProbe {
     /// `nginx`: Permissions-Policy. HSTS must carry includeSubDomains and preload and a
     /// max-age of at least `minHSTS`.
     static func verifyHeaders(_ ctx: StepContext, _ l: AppLayout, django: Bool, nginx: Bool, minHSTS: Int = 1) async throws {
+        try await settled { try await headersOnce(ctx, l, django: django, nginx: nginx, minHSTS: minHSTS) }
+    }
+
+    static func headersOnce(_ ctx: StepContext, _ l: AppLayout, django: Bool, nginx: Bool, minHSTS: Int) async throws {
         guard let r = try await get(ctx, l, path: "/myapp/"), r.status == 200 else {
             throw StepError.verificationFailed("GET https://\(l.domain)/myapp/ did not answer 200")
         }
