@@ -14,7 +14,8 @@
 # fixture (Tests/fixtures/sshd-up.sh); both are started here when their env files are missing
 # (and stopped again at the end). Env: DJDEPLOY_BIN (default .build/debug/djdeploy),
 # DJDEPLOY_SSHD_ENV, DJDEPLOY_STACK_ENV, DJ_E2E_PURGE (1: purge nginx/certbot first; default 1),
-# DJ_E2E_KEEP=1 (leave the deployed site running at the end).
+# DJ_E2E_KEEP=1 (leave the deployed site running at the end), DJ_E2E_TARGET=local (deploy with
+# `target: local` as root instead of over SSH; acceptance 4 — see deploy-local-e2e.sh).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$(pwd)
@@ -45,6 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+TARGET_KIND=${DJ_E2E_TARGET:-ssh}
 # --- fixtures ---
 SSHD_ENV=${DJDEPLOY_SSHD_ENV:-/tmp/djdeploy-fixtures/sshd.env}
 if [[ ! -s $SSHD_ENV ]] || ! (. "$SSHD_ENV"; kill -0 "$(cat "$DJ_SSHD_PID_FILE" 2>/dev/null)" 2>/dev/null); then
@@ -63,7 +65,9 @@ fi
 DOMAIN=$DJ_DOMAIN
 SSH=(ssh -q -o BatchMode=yes -o UserKnownHostsFile="$DJ_SSH_KNOWN_HOSTS" -o StrictHostKeyChecking=yes
      -i "$DJ_SSH_KEY" -p "$DJ_SSH_PORT" "$DJ_SSH_USER@$DJ_SSH_HOST")
-"${SSH[@]}" sudo -n true || die "cannot ssh to the fixture as $DJ_SSH_USER with sudo"
+if [[ $TARGET_KIND == local ]]; then SSH=(); else
+    "${SSH[@]}" sudo -n true || die "cannot ssh to the fixture as $DJ_SSH_USER with sudo"
+fi
 # each pebble start makes a new root: fetch the current one
 curl -sS --cacert "$DJ_PEBBLE_LISTENER_CA" "$DJ_PEBBLE_MGMT/roots/0" -o "$WORK/pebble-root.pem" || die "cannot fetch pebble's root"
 # In this test world pebble plays Let's Encrypt: its issuing root goes into the system trust
@@ -109,13 +113,18 @@ log "making the server fresh (purge nginx/certbot: ${DJ_E2E_PURGE:-1})"
 make_fresh
 
 # --- answers ---
-cat > "$WORK/e2e.yaml" <<YAML
-target:
+if [[ $TARGET_KIND == local ]]; then
+    TARGET_YAML="target: local"
+else
+    TARGET_YAML="target:
   host: $DJ_SSH_HOST
   port: $DJ_SSH_PORT
   user: $DJ_SSH_USER
   identity_file: $DJ_SSH_KEY
-  known_hosts_file: $DJ_SSH_KNOWN_HOSTS
+  known_hosts_file: $DJ_SSH_KNOWN_HOSTS"
+fi
+cat > "$WORK/e2e.yaml" <<YAML
+$TARGET_YAML
 domain: $DOMAIN
 email: admin@$DOMAIN
 server_ip: 127.0.0.1
@@ -158,7 +167,7 @@ echo "plan on the fresh server: $(grep -c '^ *[#$] ' "$WORK/plan-fresh.txt") com
 tail -n 1 "$WORK/plan-fresh.txt"
 
 # --- 2. the deployment ---
-log "djdeploy run --yes (fresh server → go-live)"
+log "djdeploy run --yes (fresh server → go-live, target: $TARGET_KIND)"
 "${DJ[@]}" run "${COMMON[@]}" --yes >"$WORK/run1.txt" 2>&1; rc=$?
 tail -n 25 "$WORK/run1.txt"
 ((rc == 0)) || die "djdeploy run exited $rc (see $WORK/run1.txt)"
