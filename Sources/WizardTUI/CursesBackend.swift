@@ -171,7 +171,11 @@ public final class CursesBackend: TerminalBackend {
         // on the main thread, so wget_wch is called every iteration anyway).
         var pfd = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
         let rc = poll(&pfd, 1, Int32(max(0, min(timeoutMs, 50))))
-        if rc > 0 && (pfd.revents & Int16(POLLHUP | POLLERR | POLLNVAL)) != 0 && (pfd.revents & Int16(POLLIN)) == 0 {
+        // The terminal went away (hangup): a tty reports POLLHUP, often together with POLLIN
+        // (reads then return EOF/EIO), so POLLIN must not hide it. Without this, a wizard whose
+        // terminal closed without a SIGHUP reaching it (e.g. its parent shell ignores SIGHUP)
+        // would spin on a dead terminal.
+        if rc > 0 && (pfd.revents & Int16(POLLHUP | POLLERR | POLLNVAL)) != 0 {
             return nil
         }
         var ch: Int32 = 0

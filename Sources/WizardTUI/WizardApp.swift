@@ -1079,7 +1079,7 @@ public func runWizardTUI(session: Session, runner: any CommandRunning, localRunn
         message = "stopped the running step\(id); run djdeploy again to resume it"
     }
     switch exit {
-    case .signal: return (130, message)
-    case .quit, .inputClosed: return (0, message)
+    case .signal, .inputClosed: return (130, message)   // a signal, or the terminal went away
+    case .quit: return (0, message)
     }
 }

@@ -49,7 +49,19 @@ struct TUICommand: AsyncParsableCommand {
                                                    initialActions: session.inputActions())
         await runner.shutdown()
         if local !== runner { await local.shutdown() }
-        if let message { Console.error(message) }
+        // Not Console.error: after SIGHUP the terminal is gone, and FileHandle traps on EIO.
+        if let message { writeStderr("djdeploy: " + message + "\n") }
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Writes to stderr, ignoring errors (the terminal may be gone).
+private func writeStderr(_ s: String) {
+    var bytes = Array(s.utf8)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + off, $0.count - off) }
+        if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+        off += n
     }
 }

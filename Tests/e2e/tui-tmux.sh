@@ -38,6 +38,7 @@ done
 [[ -x $BIN ]] || { echo "$NAME: FAIL: $BIN not found; run swift build first" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/djdeploy-e2e-tui.XXXXXX)
+export RC="$T/rc"
 ANSWERS="$T/answers.yaml"
 STATE="$T/state.json"
 SHOTS="${DJ_E2E_SHOTS:-$T}"   # screen captures are kept here (set DJ_E2E_SHOTS to keep them)
@@ -143,14 +144,27 @@ EOF
 start() {   # start SLEEP_SECONDS
     local i
     for ((i = 0; i < 20; i++)); do   # the previous server may still be exiting
-        tm new-session -d -s e2e -x 100 -y 30 -- "$BIN" --demo --demo-sleep "$1" --answers "$ANSWERS" --state "$STATE" \
-            2>/dev/null && break
+        # sh records the exit status (tmux's #{pane_dead_status} is not reliable: some tmux
+        # servers leave the pane's process unreaped). It ignores SIGHUP to outlive a killed
+        # session; djdeploy handles SIGHUP itself whatever its initial disposition.
+        rm -f "$T/rc"
+        tm new-session -d -s e2e -x 100 -y 30 -- sh -c 'trap "" HUP; "$@"; echo $? >"$RC"' sh \
+            "$BIN" --demo --demo-sleep "$1" --answers "$ANSWERS" --state "$STATE" 2>/dev/null && break
         sleep 0.25
     done
     tm has-session -t e2e 2>/dev/null || fail "tmux new-session failed"
-    PID=$(tm display -p -t e2e '#{pane_pid}')
-    [[ $PID =~ ^[0-9]+$ ]] || fail "no pane pid"
+    local sh
+    sh=$(tm display -p -t e2e '#{pane_pid}')
+    [[ $sh =~ ^[0-9]+$ ]] || fail "no pane pid"
+    PID=""
+    for ((i = 0; i < 50; i++)); do
+        PID=$(pgrep -P "$sh" -x djdeploy | head -n1)
+        [[ -n $PID ]] && break
+        sleep 0.1
+    done
+    [[ -n $PID ]] || fail "djdeploy did not start"
     TRACKED="${TRACKED:-} $PID"
+    say "djdeploy pid $PID"
 }
 
 # ---- 1. first run: run all, kill the session mid-step --------------------------------------
@@ -175,6 +189,8 @@ TRACKED+=" $KIDS"
 say "kill the tmux session mid-step (SIGHUP)"
 tm kill-session -t e2e
 wait_gone 15 "$PID" || fail "djdeploy ($PID) still runs 15 s after its terminal went away"
+for ((i = 0; i < 30; i++)); do [[ -s $T/rc ]] && break; sleep 0.1; done
+[[ $(cat "$T/rc" 2>/dev/null) == 130 ]] || fail "djdeploy exited with status '$(cat "$T/rc" 2>/dev/null)' after SIGHUP, expected 130"
 # shellcheck disable=SC2086
 wait_gone 10 $KIDS $RSLEEP || fail "processes left behind after the session was killed (above)"
 [[ $(step_status demo.slow-command) == interrupted ]] \
@@ -224,8 +240,8 @@ for ((i = 0; i < 150; i++)); do
 done
 [[ $(tm display -p -t e2e '#{pane_dead}') == 1 ]] || fail "djdeploy did not exit after q"
 [[ $(tm display -p -t e2e '#{alternate_on}') == 0 ]] || fail "the terminal was left on the alternate screen"
-STATUS=$(tm display -p -t e2e '#{pane_dead_status}')
-[[ $STATUS == 0 ]] || fail "djdeploy exited with status $STATUS after q"
+STATUS=$(cat "$T/rc" 2>/dev/null)
+[[ $STATUS == 0 ]] || fail "djdeploy exited with status '$STATUS' after q"
 # shellcheck disable=SC2086
 wait_gone 10 "$PID" $KIDS || fail "processes left behind after q (above)"
 LEFT=$(pgrep -f -- "^$BIN .*--state $STATE" || true)
