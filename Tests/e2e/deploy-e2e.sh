@@ -45,6 +45,8 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 
 TARGET_KIND=${DJ_E2E_TARGET:-ssh}
 # --- fixtures ---
