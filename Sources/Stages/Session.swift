@@ -170,7 +170,7 @@ public final class Session: @unchecked Sendable {
         for (k, v) in answers?.inputs ?? [:] { inputs[k] = v }
         for id in state.stepIDs(in: scope) {
             guard let def = deployment.step(id) else { continue }
-            for k in def.reads where inputs[k.rawValue] == nil && InputKey.defaults[k] == nil && !seen.contains(k) {
+            for k in def.reads where inputs[k.rawValue] == nil && k.isRequired(given: inputs) && !seen.contains(k) {
                 seen.insert(k)
                 out.append(k)
             }

@@ -73,6 +73,23 @@ public struct InputKey: RawRepresentable, Hashable, Codable, Sendable, Comparabl
         .staticIPProvider: "manual",
     ]
 
+    /// Whether a step that reads this input cannot run without it, given the other inputs (many
+    /// inputs only matter for one provider or have a sensible absence: the system resolver,
+    /// Let's Encrypt's production server, no extra AWS endpoint).
+    public func isRequired(given inputs: [String: String]) -> Bool {
+        func value(_ k: InputKey) -> String? { inputs[k.rawValue] ?? InputKey.defaults[k] }
+        switch self {
+        case .operatorCIDR: return ["aws", "ufw"].contains(value(.firewallProvider) ?? "manual")
+        case .awsSecurityGroupID, .awsRegion: return value(.firewallProvider) == "aws"
+        case .awsInstanceID: return value(.staticIPProvider) == "aws"
+        case .serverIP: return value(.staticIPProvider) != "aws"
+        case .appPath: return value(.appSource) == "path"
+        case .appGit: return value(.appSource) == "git"
+        case .awsEndpointURL, .dnsResolver, .acmeServer: return false
+        default: return Self.defaults[self] == nil
+        }
+    }
+
     /// Validates a value for this key; returns the normalized value.
     public func validate(_ value: String) throws(ValidationError) -> String {
         try Validate.value(value, as: kind, field: rawValue)

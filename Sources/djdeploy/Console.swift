@@ -15,13 +15,26 @@ enum Console {
     static func out(_ s: String) {
         lock.lock()
         defer { lock.unlock() }
-        FileHandle.standardOutput.write(Data((s + "\n").utf8))
+        rawWrite(STDOUT_FILENO, s + "\n")
     }
 
     static func error(_ s: String) {
         lock.lock()
         defer { lock.unlock() }
-        FileHandle.standardError.write(Data(("djdeploy: " + s + "\n").utf8))
+        rawWrite(STDERR_FILENO, "djdeploy: " + s + "\n")
+    }
+
+    /// write(2), ignoring errors: FileHandle.write traps on EIO/EPIPE (a closed terminal or pipe),
+    /// and a lost terminal must never crash a deployment that is still recording its state.
+    static func rawWrite(_ fd: Int32, _ s: String) {
+        var bytes = Array(s.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            off += n
+        }
     }
 
     static func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
@@ -58,7 +71,7 @@ enum Console {
     static func confirm(_ question: String) -> Bool {
         guard isatty(STDIN_FILENO) != 0 else { return false }
         lock.lock()
-        FileHandle.standardOutput.write(Data((question + " [y/N] ").utf8))
+        rawWrite(STDOUT_FILENO, question + " [y/N] ")
         lock.unlock()
         guard let line = readLine() else { return false }
         return ["y", "yes"].contains(line.trimmingCharacters(in: .whitespaces).lowercased())

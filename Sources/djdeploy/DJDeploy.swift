@@ -23,6 +23,8 @@ struct DJDeploy: AsyncParsableCommand {
     /// Like the default entry point, but usage errors exit 2 (the documented "bad input or
     /// usage"), not ArgumentParser's 64.
     static func main() async {
+        // A closed output pipe must not kill a deployment mid-step: write errors are ignored.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {
