@@ -178,11 +178,27 @@ public final class Session: @unchecked Sendable {
         return out
     }
 
-    /// A runner for the target, writing the profile's transcript.
+    /// A runner for the target, writing the profile's transcript. Its commands are tagged with
+    /// this profile and this run (see `reapOrphans`).
     public func makeRunner(_ target: Target) throws(SessionError) -> SystemRunner {
         let transcript: Transcript
         do { transcript = try Transcript(path: transcriptPath) } catch { throw .state("\(error)") }
-        return SystemRunner(target: target, transcript: transcript)
+        let runner = SystemRunner(target: target, transcript: transcript)
+        runner.commandTag = ownerTag + "." + runID
+        return runner
+    }
+
+    /// Identifies this profile's commands on a server: a hash of the state file's path.
+    public var ownerTag: String { "dj" + String(SHA256.hex(store.path).prefix(12)) }
+    private let runID = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+
+    /// When the last run was killed mid-step (the state shows an interrupted step), commands it
+    /// started may still be running on the server (an apt or certbot that nobody stopped). They
+    /// are stopped before the step is checked again, so the resumed step does not race them.
+    /// Returns the pids stopped.
+    public func reapOrphans(_ runner: SystemRunner) async -> [Int] {
+        guard state.allSteps.contains(where: { $0.status == .interrupted }) else { return [] }
+        return await runner.reapOrphans(owner: ownerTag)
     }
 
     public func makeRuntime(runner: any CommandRunning, localRunner: (any CommandRunning)?,

@@ -23,6 +23,46 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
     /// Grace between SIGTERM and SIGKILL when a command is stopped.
     public var killGrace: Double = 2.0
 
+    /// Marks every command's process tree (environment variable `DJDEPLOY_TAG`) as
+    /// `<owner>.<run>`, so that a later run of the same owner can find and stop what a killed run
+    /// left running on the target (see `reapOrphans`).
+    public var commandTag: String? {
+        get { lock.withLock { _commandTag } }
+        set { lock.withLock { _commandTag = newValue } }
+    }
+    private var _commandTag: String?
+    static let tagVariable = "DJDEPLOY_TAG"
+    static let reapLabel = "djdeploy:reap"
+
+    /// Stops processes on the target that carry a tag of `owner` from another run: the commands a
+    /// wizard that was killed (SIGKILL, power loss) could not stop itself. Only the owner's own
+    /// tags are touched (the state lock guarantees that run is dead). Returns the pids stopped.
+    @discardableResult
+    public func reapOrphans(owner: String) async -> [Int] {
+        guard let current = commandTag else { return [] }
+        let script = """
+        prefix=$1; current=$2; found=
+        for e in /proc/[0-9]*/environ; do
+          pid=${e#/proc/}; pid=${pid%/environ}
+          [ "$pid" = "$$" ] && continue
+          tag=$(tr '\\000' '\\n' < "$e" 2>/dev/null | sed -n 's/^DJDEPLOY_TAG=//p')
+          case "$tag" in "$prefix".*) [ "$tag" != "$current" ] && found="$found $pid" ;; esac
+        done
+        [ -z "$found" ] && exit 0
+        echo $found
+        kill -s TERM $found 2>/dev/null
+        i=0; while [ $i -lt 30 ]; do
+          alive=; for p in $found; do kill -s 0 "$p" 2>/dev/null && ! grep -q '^State:.*Z' /proc/$p/status 2>/dev/null && alive=1; done
+          [ -z "$alive" ] && exit 0; sleep 0.1; i=$((i+1))
+        done
+        kill -s KILL $found 2>/dev/null; exit 0
+        """
+        let privileged = (try? await needsSudo()) ?? false
+        let cmd = Command(["sh", "-c", script, "sh", owner, current], asRoot: true, timeout: .seconds(30), label: Self.reapLabel)
+        guard let r = try? await execute(cmd, privileged: privileged, onLines: nil) else { return [] }
+        return r.result.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
+    }
+
     public init(target: Target, transcript: Transcript? = nil, redactor: Redactor = Redactor()) {
         self.target = target
         self.transcript = transcript
@@ -147,11 +187,13 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
         if privileged {
             inner += password == nil ? ["sudo", "-n", "--"] : ["sudo", "-S", "-p", "", "--"]
         }
-        let envPairs = command.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        var environment = command.environment
+        if let tag = commandTag, command.label != Self.reapLabel { environment[Self.tagVariable] = tag }
+        let envPairs = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var localEnv: [String: String]? = nil
         if case .local = target, !privileged {
-            if !command.environment.isEmpty {
-                localEnv = ProcessInfo.processInfo.environment.merging(command.environment) { $1 }
+            if !environment.isEmpty {
+                localEnv = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             }
         } else if !envPairs.isEmpty {
             inner += ["env"] + envPairs

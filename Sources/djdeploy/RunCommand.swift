@@ -93,6 +93,10 @@ struct RunCommand: AsyncParsableCommand {
             Console.out(Console.yellow(L10n.format(.runResuming, lang, resume.rawValue)))
         }
 
+        let reaped = await session.reapOrphans(runner)
+        if !reaped.isEmpty {
+            printer.note("stopped \(reaped.count) process(es) the interrupted run left on the target (pids \(reaped.map(String.init).joined(separator: " ")))")
+        }
         let signals = SignalHandler { sig in
             printer.note(L10n.format(.runSignal, lang, String(sig)))
             Task { await runtime.cancel() }

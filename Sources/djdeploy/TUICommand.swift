@@ -44,6 +44,8 @@ struct TUICommand: AsyncParsableCommand {
             runner = try session.makeRunner(target)
             local = target == .local ? runner : try session.makeRunner(.local)
         } catch { throw fail(error) }
+        // What a killed run left running on the target is stopped before the wizard resumes.
+        _ = await session.reapOrphans(runner)
 
         let (status, message) = await runWizardTUI(session: session, runner: runner, localRunner: local, plain: common.plain,
                                                    initialActions: session.inputActions())
@@ -56,12 +58,4 @@ struct TUICommand: AsyncParsableCommand {
 }
 
 /// Writes to stderr, ignoring errors (the terminal may be gone).
-private func writeStderr(_ s: String) {
-    var bytes = Array(s.utf8)
-    var off = 0
-    while off < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + off, $0.count - off) }
-        if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
-        off += n
-    }
-}
+private func writeStderr(_ s: String) { Console.rawWrite(STDERR_FILENO, s) }

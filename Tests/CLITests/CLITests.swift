@@ -139,9 +139,14 @@ struct CLIResumeTests {
         }
         for _ in 0..<40 where masters.contains(where: alive) { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!masters.contains(where: alive), "ssh master left behind: \(masters)")
-        // Resume: the interrupted step is checked first, then applied again.
+        // The killed wizard could not stop its remote command: it is still sleeping on the server.
+        #expect(try await remoteSleeping(41).contains("sleep 41"))
+        // Resume: what the killed run left on the server is stopped first; the interrupted step
+        // is checked, then applied again.
         let out = try await CLI.run(["run", "--demo", "--demo-dir", demoDir, "--demo-sleep", "1", "--answers", answers, "--state", state, "--yes"])
         #expect(out.code == 0, "\(out.all)")
+        #expect(out.stdout.contains("left on the target"), "\(out.stdout)")
+        #expect(try await remoteSleeping(41).isEmpty, "the killed run's remote sleep is still running")
         #expect(out.stdout.contains("resuming at demo.slow-command"))
         #expect(!out.stdout.contains("▶ demo.hello-file"), "a succeeded step ran again")
         #expect(stepStatus(state, "demo.slow-command") == "succeeded")
