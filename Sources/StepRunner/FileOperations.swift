@@ -82,6 +82,8 @@ extension SystemRunner {
         if [ "$(id -u)" = 0 ]; then bdir=/var/backups/djdeploy; else bdir=${HOME:-/tmp}/.local/state/djdeploy/backups; fi
         d=$(dirname -- "$p"); b=$(basename -- "$p")
         [ -d "$d" ] || mkdir -p -- "$d"
+        # temp files of an earlier write of this file that was killed half-way
+        for old in "$d/.$b.djdeploy."??????; do [ -f "$old" ] && rm -f -- "$old"; done
         tmp=$(mktemp -- "$d/.$b.djdeploy.XXXXXX")
         trap 'rm -f -- "$tmp"' EXIT
         cat > "$tmp"

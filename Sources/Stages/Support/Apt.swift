@@ -42,6 +42,11 @@ enum Apt {
           created=1
         fi
         shift
+        # An install that was killed half-way (e.g. the wizard died mid-step) leaves dpkg
+        # "interrupted"; apt refuses to go on until it is finished.
+        if [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ]; then
+          DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold --configure -a || true
+        fi
         DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=300 \\
           -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \\
           install --no-install-recommends "$@"
