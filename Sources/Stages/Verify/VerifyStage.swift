@@ -22,7 +22,8 @@ public enum VerifyStage {
         StageDefinition(id: id, title: "Verification report", steps: [step()])
     }
 
-    static let reads: [InputKey] = [.domain, .serverIP, .acmeServer, .hstsFinalSeconds, .appSource, .appUser, .djangoVersion]
+    // acme_server is optional (certbot's default when absent): not listed, so it is never "missing"
+    static let reads: [InputKey] = [.domain, .serverIP, .hstsFinalSeconds, .appSource, .appUser, .djangoVersion]
 
     /// Reports computed by `check`, reused by `apply` of the same attempt (keyed by context).
     static let cache = Locked<[ObjectIdentifier: VerifyReport]>([:])
