@@ -10,6 +10,9 @@ public enum StepOutcome: Sendable, Hashable, Codable {
     case failed(message: String)
     /// Stopped by cancellation; the step becomes interrupted.
     case cancelled
+    /// Cut off by something outside the step (the SSH connection was lost); the step becomes
+    /// interrupted with this reason, and the run stops (a later run resumes it).
+    case interrupted(reason: String)
 }
 
 /// What the runtime reports back when a step finishes.
@@ -113,9 +116,10 @@ public func reduce(_ state: inout WizardState, _ action: Action) -> [Effect] {
             case .applied: r.status = .succeeded; r.noopReason = nil; r.error = nil
             case .failed(let m): r.status = .failed; r.noopReason = nil; r.error = m
             case .cancelled: r.status = .interrupted; r.noopReason = nil; r.error = "cancelled"
+            case .interrupted(let why): r.status = .interrupted; r.noopReason = nil; r.error = why
             }
         }
-        if case .failed = outcome {} else if case .cancelled = outcome {} else {
+        if case .failed = outcome {} else if case .cancelled = outcome {} else if case .interrupted = outcome {} else {
             for (k, v) in newInputs where state.inputs[k.rawValue] != v {
                 state.inputs[k.rawValue] = v
                 markStale(&state, reading: k, except: id)
@@ -125,7 +129,7 @@ public func reduce(_ state: inout WizardState, _ action: Action) -> [Effect] {
         case .failed:
             state.phase = .idle
             return [.persist, .runFinished(.failed(id))]
-        case .cancelled:
+        case .cancelled, .interrupted:
             state.phase = .idle
             return [.persist, .runFinished(.cancelled)]
         case .noop, .applied:

@@ -247,6 +247,10 @@ public actor WizardRuntime {
             if ctx.cancellation.isCancelled || error is CancellationError || (error as? StepError) == .cancelled {
                 return .cancelled
             }
+            if case .connectionLost? = error as? StepError { return .interrupted(reason: "\(error)") }
+            if let re = error as? RunnerError, case .connectionFailed = re {
+                return .interrupted(reason: "\(re); `djdeploy run` retries this step when the server is reachable")
+            }
             return .failed(message: "\(error)")
         }
     }

@@ -189,6 +189,8 @@ public enum StepError: Error, Sendable, Hashable, CustomStringConvertible {
     case verificationFailed(String)
     case notConfirmed(String)
     case cancelled
+    /// The SSH connection dropped while a command ran.
+    case connectionLost(String)
     case other(String)
 
     public var description: String {
@@ -210,6 +212,7 @@ public enum StepError: Error, Sendable, Hashable, CustomStringConvertible {
         case .verificationFailed(let s): return "verification failed: \(s)"
         case .notConfirmed(let s): return "not confirmed: \(s)"
         case .cancelled: return "cancelled"
+        case .connectionLost(let s): return "the connection to the server was lost (\(s)); `djdeploy run` reconnects and resumes this step"
         case .other(let s): return s
         }
     }
@@ -301,6 +304,7 @@ public final class StepContext: Sendable {
         let result = try await runner.run(cmd) { [weak self] line in self?.log(line.text) }
         recorded.withValue { $0.exitStatus = result.exitCode }
         if result.termination == .cancelled { throw StepError.cancelled }
+        if case .connectionLost(let why) = result.termination { throw StepError.connectionLost(why) }
         if !allowFailure, !result.succeeded {
             throw StepError.commandFailed(argv: cmd.argv, termination: result.termination,
                                           stderr: result.stderrText.split(separator: "\n").suffix(5).joined(separator: "\n"))
