@@ -25,26 +25,47 @@ enum HTTPSRedirectStage {
     static func verifyOnce(_ ctx: StepContext, _ l: AppLayout) async throws {
         let state = try await SiteFeatures.state(ctx, l)
         guard state.tls else { throw StepError.verificationFailed("no certificate: the redirect needs the https-cert stage first") }
-        for name in [l.domain, "www." + l.domain] {
-            guard let r = try await Facts.http(ctx, url: "http://127.0.0.1/myapp/?q=1", host: name) else {
-                throw StepError.verificationFailed("nginx does not answer on port 80 for \(name)")
-            }
-            let want = "https://\(name)/myapp/?q=1"
-            guard r.status == 307, r.headers["location"] == want else {
-                throw StepError.verificationFailed("http://\(name)/myapp/?q=1 answered \(r.status) \(r.headers["location"] ?? ""), want 307 to \(want)")
-            }
-        }
-        // an unknown Host: nginx closes the connection without an answer (curl: exit 52, empty reply)
-        let unknown = try await ctx.run(Command(["curl", "-sS", "-o", "/dev/null", "-m", "5", "-H", "Host: \(unknownHost)",
-                                                 "http://127.0.0.1/"], asRoot: false), allowFailure: true)
-        guard unknown.exitCode == 52 else {
-            throw StepError.verificationFailed("a request for an unknown host name on port 80 was not closed without an answer (curl exit \(unknown.exitCode.map(String.init) ?? "?"), want 52)")
-        }
-        if SiteFeatures.context(state, adding: [], domain: l.domain)["reject_handshake"] as? Bool == true {
-            if try await HTTPSProbe.handshake(ctx, l, version: "tls1_2", serverName: unknownHost) {
-                throw StepError.verificationFailed("nginx completes a TLS handshake for an unknown host name (ssl_reject_handshake)")
-            }
+        try await checkRedirect(ctx, name: l.domain)
+        try await checkRedirect(ctx, name: "www." + l.domain)
+        try await checkUnknownHostClosed(ctx)
+        if rejectsHandshake(state, domain: l.domain) {
+            try await checkHandshakeRejected(ctx, l)
         }
         ctx.log("port 80: 307 to https keeping host, path and query; unknown host names get no answer")
+    }
+
+    /// An unknown Host on port 80: nginx closes the connection without an answer (curl exit 52).
+    static func checkUnknownHostClosed(_ ctx: StepContext) async throws {
+        let argv = ["curl", "-sS", "-o", "/dev/null", "-m", "5", "-H", "Host: " + unknownHost, "http://127.0.0.1/"]
+        let unknown = try await ctx.run(Command(argv, asRoot: false), allowFailure: true)
+        let code: Int32 = unknown.exitCode ?? -1
+        if code != 52 {
+            throw StepError.verificationFailed("a request for an unknown host name on port 80 was not closed without an answer (curl exit \(code), want 52)")
+        }
+    }
+
+    static func rejectsHandshake(_ state: SiteFeatures.State, domain: String) -> Bool {
+        let features = SiteFeatures.context(state, adding: [], domain: domain)
+        return (features["reject_handshake"] as? Bool) ?? false
+    }
+
+    static func checkHandshakeRejected(_ ctx: StepContext, _ l: AppLayout) async throws {
+        let completed = try await HTTPSProbe.handshake(ctx, l, version: "tls1_2", serverName: unknownHost)
+        if completed {
+            throw StepError.verificationFailed("nginx completes a TLS handshake for an unknown host name (ssl_reject_handshake)")
+        }
+    }
+
+    /// `http://NAME/myapp/?q=1` answers 307 to the same URL over https.
+    static func checkRedirect(_ ctx: StepContext, name: String) async throws {
+        let response = try await Facts.http(ctx, url: "http://127.0.0.1/myapp/?q=1", host: name)
+        guard let r = response else {
+            throw StepError.verificationFailed("nginx does not answer on port 80 for \(name)")
+        }
+        let want = "https://\(name)/myapp/?q=1"
+        let location = r.headers["location"] ?? ""
+        if r.status != 307 || location != want {
+            throw StepError.verificationFailed("http://\(name)/myapp/?q=1 answered \(r.status) \(location), want 307 to \(want)")
+        }
     }
 }

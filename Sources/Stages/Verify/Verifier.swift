@@ -442,8 +442,10 @@ public struct Verifier: Sendable {
             c.result = .pass
             c.seen = lines.last { $0.contains("simulat") || $0.contains("succeeded") }?.trimmed ?? "succeeded"
         } else {
-            c.seen = "exit \(o.exitCode.map(String.init) ?? "\(o.termination)"): " +
-                (lines.filter { !$0.trimmed.isEmpty && !$0.hasPrefix("- ") }.suffix(2).joined(separator: " / "))
+            let how: String
+            if let code = o.exitCode { how = String(code) } else { how = "\(o.termination)" }
+            let tail = lines.filter { !$0.trimmed.isEmpty && !$0.hasPrefix("- ") }.suffix(2).joined(separator: " / ")
+            c.seen = "exit " + how + ": " + tail
         }
         return c
     }
