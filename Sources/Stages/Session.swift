@@ -197,8 +197,11 @@ public final class Session: @unchecked Sendable {
     /// are stopped before the step is checked again, so the resumed step does not race them.
     /// Returns the pids stopped.
     public func reapOrphans(_ runner: SystemRunner) async -> [Int] {
-        guard state.allSteps.contains(where: { $0.status == .interrupted }) else { return [] }
-        return await runner.reapOrphans(owner: ownerTag)
+        var pids: [Int] = []
+        for step in state.allSteps where step.status == .interrupted {
+            pids += await runner.reapOrphans(owner: ownerTag, step: step.id.rawValue)
+        }
+        return pids
     }
 
     public func makeRuntime(runner: any CommandRunning, localRunner: (any CommandRunning)?,

@@ -34,19 +34,20 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
     static let tagVariable = "DJDEPLOY_TAG"
     static let reapLabel = "djdeploy:reap"
 
-    /// Stops processes on the target that carry a tag of `owner` from another run: the commands a
-    /// wizard that was killed (SIGKILL, power loss) could not stop itself. Only the owner's own
-    /// tags are touched (the state lock guarantees that run is dead). Returns the pids stopped.
+    /// Stops processes on the target that the interrupted step `step` of an earlier run of `owner`
+    /// started: the commands a wizard that was killed (SIGKILL, power loss) could not stop
+    /// itself. Only the owner's own tags for that step from other runs are touched (the state lock
+    /// guarantees that run is dead). Returns the pids stopped.
     @discardableResult
-    public func reapOrphans(owner: String) async -> [Int] {
+    public func reapOrphans(owner: String, step: String) async -> [Int] {
         guard let current = commandTag else { return [] }
         let script = """
-        prefix=$1; current=$2; found=
+        prefix=$1; current=$2; step=$3; found=
         for e in /proc/[0-9]*/environ; do
           pid=${e#/proc/}; pid=${pid%/environ}
           [ "$pid" = "$$" ] && continue
           tag=$(tr '\\000' '\\n' < "$e" 2>/dev/null | sed -n 's/^DJDEPLOY_TAG=//p')
-          case "$tag" in "$prefix".*) [ "$tag" != "$current" ] && found="$found $pid" ;; esac
+          case "$tag" in "$prefix".*/"$step") case "$tag" in "$current"/*) ;; *) found="$found $pid" ;; esac ;; esac
         done
         [ -z "$found" ] && exit 0
         echo $found
@@ -58,7 +59,7 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
         kill -s KILL $found 2>/dev/null; exit 0
         """
         let privileged = (try? await needsSudo()) ?? false
-        let cmd = Command(["sh", "-c", script, "sh", owner, current], asRoot: true, timeout: .seconds(30), label: Self.reapLabel)
+        let cmd = Command(["sh", "-c", script, "sh", owner, current, step], asRoot: true, timeout: .seconds(30), label: Self.reapLabel)
         guard let r = try? await execute(cmd, privileged: privileged, onLines: nil) else { return [] }
         return r.result.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
     }
@@ -188,7 +189,11 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
             inner += password == nil ? ["sudo", "-n", "--"] : ["sudo", "-S", "-p", "", "--"]
         }
         var environment = command.environment
-        if let tag = commandTag, command.label != Self.reapLabel { environment[Self.tagVariable] = tag }
+        if let tag = commandTag, command.label != Self.reapLabel {
+            // <owner>.<run>/<step>: a later run reaps only what the interrupted step started, never
+            // the daemons that finished steps started on purpose (gunicorn inherits this variable).
+            environment[Self.tagVariable] = tag + "/" + (command.label ?? "-")
+        }
         let envPairs = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var localEnv: [String: String]? = nil
         if case .local = target, !privileged {

@@ -169,10 +169,67 @@ echo "plan on the fresh server: $(grep -c '^ *[#$] ' "$WORK/plan-fresh.txt") com
 tail -n 1 "$WORK/plan-fresh.txt"
 
 # --- 2. the deployment ---
-log "djdeploy run --yes (fresh server → go-live, target: $TARGET_KIND)"
-"${DJ[@]}" run "${COMMON[@]}" --yes >"$WORK/run1.txt" 2>&1; rc=$?
-tail -n 25 "$WORK/run1.txt"
-((rc == 0)) || die "djdeploy run exited $rc (see $WORK/run1.txt)"
+KILLS=${DJ_E2E_KILLS:-0}
+if ((KILLS > 0)); then
+    # Fault injection (issue 5): SIGKILL the wizard KILLS times at random moments (apt, pip,
+    # certbot, file writes, state saves…), resuming with `djdeploy run` each time. After every
+    # kill the state file must parse; at the end the deploy must pass the same checks.
+    log "djdeploy run --yes, SIGKILLed $KILLS times at random moments (target: $TARGET_KIND)"
+    : >"$WORK/run1.txt"; : >"$WORK/kills.txt"
+    kills=0 round=0
+    # Rounds: a deploy that finishes before KILLS kills is done again from a fresh server (without
+    # the apt purge), so that every round's kills land in real work (apt, pip, certbot, writes).
+    while ((kills < KILLS && round < 4)); do
+        round=$((round + 1))
+        if ((round > 1)); then
+            log "round $round: fresh server again ($kills kills so far)"
+            DJ_E2E_PURGE=0 make_fresh; rm -f "$STATE" "$STATE.bak"
+        fi
+        base=0.3 last=""
+        while :; do
+            "${DJ[@]}" run "${COMMON[@]}" --yes >>"$WORK/run1.txt" 2>&1 &
+            pid=$!
+            if ((kills < KILLS)); then
+                # a long step (certbot) killed again and again would never finish: each kill in
+                # the same step as the last one waits longer, so the kill points spread out
+                delay=$(awk -v s="$RANDOM$kills" -v b="$base" 'BEGIN { srand(s); printf "%.2f", b + rand() * 2.2 }')
+                sleep "$delay"
+                if kill -0 "$pid" 2>/dev/null; then
+                    kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+                    kills=$((kills + 1))
+                    running=$(python3 -c '
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))
+except FileNotFoundError:
+    print("(no state file yet)"); sys.exit(0)
+r = [st["id"] for g in s["stages"] for st in g["steps"] if st["status"] == "running"]
+print(r[0] if r else "(between steps)")' "$STATE") || die "the state file does not parse after kill $kills"
+                    printf 'kill %2d after %5ss: %s\n' "$kills" "$delay" "$running" | tee -a "$WORK/kills.txt"
+                    if [[ $running == "$last" ]]; then base=$(awk -v b="$base" 'BEGIN { printf "%.2f", b + 2 }'); else base=0.3; fi
+                    last=$running
+                    continue
+                fi
+            fi
+            wait "$pid"; rc=$?
+            break
+        done
+        ((rc == 0)) || break
+    done
+    tail -n 15 "$WORK/run1.txt"
+    ((rc == 0)) || die "the final djdeploy run exited $rc (see $WORK/run1.txt)"
+    ((kills >= KILLS)) || die "only $kills of $KILLS kills landed in $round rounds"
+    echo "fault injection: $kills SIGKILLs in $(awk '{print $NF}' "$WORK/kills.txt" | sort -u | wc -l) distinct steps; every state file parsed; the deploy finished"
+    # no half-written managed file: djdeploy writes through temp files + rename, and removes
+    # stale temp files of a killed write; none may be left
+    left=$(find /etc/nginx /home/django /var/www /etc/letsencrypt -name '.*.djdeploy.??????' 2>/dev/null)
+    [[ -z $left ]] || die "temp files of interrupted writes left behind: $left"
+else
+    log "djdeploy run --yes (fresh server → go-live, target: $TARGET_KIND)"
+    "${DJ[@]}" run "${COMMON[@]}" --yes >"$WORK/run1.txt" 2>&1; rc=$?
+    tail -n 25 "$WORK/run1.txt"
+    ((rc == 0)) || die "djdeploy run exited $rc (see $WORK/run1.txt)"
+fi
 grep -q 'go-live' "$WORK/run1.txt" || die "the run did not reach go-live"
 
 # --- 3. independent checks ---
