@@ -190,3 +190,45 @@ func makeRuntime(_ deployment: Deployment = DemoDeployment.make(directory: "/dem
     #expect(log.events.contains { if case .persistFailed = $0 { return true } else { return false } })
     #expect(await rt.state.step(DemoDeployment.helloStep)?.error?.hasPrefix("cannot write the state file") == true)
 }
+
+/// A runner whose commands all lose the connection (ssh exit 255 mid-command).
+final class CutRunner: CommandRunning, @unchecked Sendable {
+    let target: Target = .local
+    func run(_ command: Command, onOutput: (@Sendable (OutputLine) -> Void)?) async throws -> CommandResult {
+        CommandResult(termination: .connectionLost("Connection to 127.0.0.1 closed by remote host."), tail: [], lineCount: 0,
+                      startedAt: Date(), endedAt: Date())
+    }
+    func readFile(_ path: String, asRoot: Bool) async throws -> Data? { nil }
+    func sha256(of path: String, asRoot: Bool) async throws -> String? { nil }
+    func writeFile(_ path: String, contents: Data, mode: Int, owner: String?, group: String?, asRoot: Bool) async throws -> WriteResult {
+        throw RunnerError.connectionFailed(host: "127.0.0.1", detail: "Connection refused")
+    }
+    func restore(backup: String, to path: String, asRoot: Bool) async throws {}
+    func setSudoPassword(_ password: String?) {}
+    func addSecret(_ value: String) {}
+    func shutdown() async {}
+}
+
+@Test func lostConnectionLeavesTheStepInterruptedWithTheReason() async throws {
+    let store = StateStore(path: makeTempDir() + "/cut.json")
+    let step = StepDefinition(id: "cut.cmd", title: "a command",
+                              check: { _ in .needsChange("not yet") },
+                              plan: { _ in StepPlan(actions: [.command(Command(["true"]))]) })
+    let deployment = Deployment(stages: [StageDefinition(id: "cut", title: "cut", steps: [step])])
+    let rt = WizardRuntime(deployment: deployment, state: WizardState(deployment: deployment, profile: "cut"),
+                           store: store, runner: CutRunner())
+    let result = await rt.run()
+    #expect(result == .finished(.cancelled))
+    let rec = try #require(await rt.state.step("cut.cmd"))
+    #expect(rec.status == .interrupted)
+    #expect(rec.error?.contains("connection to the server was lost") == true)
+    #expect(rec.error?.contains("djdeploy run") == true)
+    // A file write that cannot reconnect is interrupted too, not failed.
+    let write = StepDefinition(id: "cut.file", title: "a file", check: { _ in .needsChange("absent") },
+                               plan: { _ in StepPlan(actions: [.file(FileChange(path: "/x", newContent: Data("x".utf8), currentContent: nil))]) })
+    let d2 = Deployment(stages: [StageDefinition(id: "cut", title: "cut", steps: [write])])
+    let rt2 = WizardRuntime(deployment: d2, state: WizardState(deployment: d2, profile: "cut2"), store: nil, runner: CutRunner())
+    _ = await rt2.run()
+    #expect(await rt2.state.step("cut.file")?.status == .interrupted)
+    #expect(try store.load()?.step("cut.cmd")?.status == .interrupted)
+}
