@@ -101,14 +101,16 @@ enum DjangoStage {
             id: "django.venv", title: "Virtual environment", needsRoot: true, reads: StepKit.appInputs,
             check: { ctx in
                 let l = try await AppLayout.resolve(ctx)
-                if try await ctx.succeeds(l.asApp([l.python, "-c", "import sys, venv; sys.exit(sys.prefix == sys.base_prefix)"]).argv, asRoot: true) {
-                    return .satisfied("\(l.venv) is a working virtual environment")
+                // pip must be there too: a `python -m venv` killed half-way leaves a python without pip
+                if try await ctx.succeeds(l.asApp([l.python, "-c", "import sys, venv, pip; sys.exit(sys.prefix == sys.base_prefix)"]).argv, asRoot: true) {
+                    return .satisfied("\(l.venv) is a working virtual environment (with pip)")
                 }
                 return .needsChange("\(l.venv) is missing or broken")
             },
             plan: { ctx in
                 let l = try await AppLayout.resolve(ctx)
-                return StepPlan(actions: [.command(l.asApp(["python3", "-m", "venv", l.venv], timeout: .seconds(300)))])
+                // --clear: a half-made venv (interrupted) is rebuilt rather than trusted
+                return StepPlan(actions: [.command(l.asApp(["python3", "-m", "venv", "--clear", l.venv], timeout: .seconds(300)))])
             },
             verify: { ctx in
                 let l = try await AppLayout.resolve(ctx)

@@ -173,6 +173,19 @@ enum HTTPSCertStage {
         if try await Facts.http(ctx, url: "http://127.0.0.1/.well-known/acme-challenge/djdeploy-preflight", host: domain) == nil {
             problems.append("nginx does not answer on port 80 of the server for \(domain)")
         }
+        // certbot talks to the ACME server from the server: its directory must answer there
+        let server = HTTPSProbe.acmeServer(ctx)
+        let dir = try await ctx.run(Command(["curl", "-sS", "-m", "15", "-o", "/dev/null", "-w", "%{http_code}", server], asRoot: false),
+                                    allowFailure: true)
+        let code = dir.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !dir.succeeded || code != "200" {
+            var why = "HTTP " + code
+            if !dir.succeeded {
+                let lines = dir.stderrText.split(separator: "\n")
+                why = lines.isEmpty ? "no answer" : String(lines[lines.count - 1])
+            }
+            problems.append("the ACME server \(server) does not answer from the server (\(why))")
+        }
         return problems
     }
 

@@ -92,6 +92,12 @@ stop_server() {
     for f in /var/run/gunicorn/*.pid; do
         [[ -s $f ]] && p=$(cat "$f") && kill -TERM "$p" 2>/dev/null
     done
+    # the app user's processes (gunicorn workers) must be gone before userdel
+    if id django >/dev/null 2>&1; then
+        for _ in $(seq 50); do pgrep -u django >/dev/null || break; sleep 0.1; done
+        pkill -KILL -u django 2>/dev/null
+        for _ in $(seq 20); do pgrep -u django >/dev/null || break; sleep 0.1; done
+    fi
     if [[ -s /run/nginx.pid ]]; then kill -QUIT "$(cat /run/nginx.pid)" 2>/dev/null; fi
     for _ in $(seq 50); do
         [[ -s /run/nginx.pid ]] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null || break
@@ -102,7 +108,8 @@ stop_server() {
 make_fresh() {
     stop_server
     if command -v certbot >/dev/null; then certbot delete --cert-name "$DOMAIN" -n >/dev/null 2>&1; fi
-    if id django >/dev/null 2>&1; then userdel -r django >/dev/null 2>&1 || userdel django; fi
+    if id django >/dev/null 2>&1; then userdel -r django >/dev/null 2>&1 || userdel -f django; fi
+    id django >/dev/null 2>&1 && die "cannot remove the app user django (still in use?)"
     rm -rf /home/django "/var/www/$DOMAIN" /var/log/gunicorn /var/run/gunicorn /var/lib/djdeploy \
            "/etc/nginx/sites-available/$DOMAIN" "/etc/nginx/sites-enabled/$DOMAIN"
     if [[ ${DJ_E2E_PURGE:-1} == 1 ]]; then
@@ -261,5 +268,53 @@ if grep -qE '^~ ' "$WORK/plan-deployed.txt"; then
     die "plan on the deployed server shows changes"
 fi
 tail -n 1 "$WORK/plan-deployed.txt"
+
+# --- 6. more faults (issue 5), in the fault-injection run only ---
+if ((KILLS > 0)); then
+    # 6a. reboot-like loss: gunicorn and nginx stopped behind the wizard's back
+    log "fault: gunicorn and nginx stopped behind the wizard's back; a plain run must see it and restore them"
+    stop_server
+    "${DJ[@]}" run "${COMMON[@]}" --yes >"$WORK/run-restore.txt" 2>&1; rc=$?
+    ((rc == 0)) || { tail -n 20 "$WORK/run-restore.txt"; die "the restoring run exited $rc"; }
+    grep -E '— changed' "$WORK/run-restore.txt" | head -5
+    grep -qE 'gunicorn.*— changed|go-live.gunicorn — changed' "$WORK/run-restore.txt" || die "the run did not restart gunicorn"
+    bash "$ROOT/Tests/e2e/check-site.sh" "$DOMAIN" "$WORK/pebble-root.pem" "${SSH[@]}" >"$WORK/check-restore.txt" || { cat "$WORK/check-restore.txt"; die "the site is not back"; }
+    echo "services restored: $(tail -n 1 "$WORK/check-restore.txt")"
+
+    # 6b. ACME failures stop at the preflight, before certbot, with nginx untouched
+    site_hash() { sha256sum "/etc/nginx/sites-available/$DOMAIN" /etc/nginx/nginx.conf | sha256sum; }
+    certbot delete --cert-name "$DOMAIN" -n >/dev/null 2>&1
+    before=$(site_hash)
+    log "fault: the ACME server is down"
+    kill -TERM "$(cat "$DJ_PEBBLE_PID_FILE")" 2>/dev/null; sleep 0.5
+    "${DJ[@]}" run "${COMMON[@]}" --yes --only https-cert >"$WORK/run-acme-down.txt" 2>&1; rc=$?
+    ((rc == 1)) || { tail -n 20 "$WORK/run-acme-down.txt"; die "with the ACME server down the run exited $rc, want 1"; }
+    grep -q 'preflight failed, certbot was not run' "$WORK/run-acme-down.txt" || die "no preflight failure when the ACME server is down"
+    grep -q 'ACME server' "$WORK/run-acme-down.txt" || die "the preflight does not name the ACME server"
+    [[ $(site_hash) == "$before" ]] || die "nginx files changed although certbot did not run"
+    kill -0 "$(cat /run/nginx.pid)" 2>/dev/null || die "nginx stopped after the ACME failure"
+    grep 'preflight failed' "$WORK/run-acme-down.txt" | head -1
+    bash "$ROOT/Tests/fixtures/stack-up.sh" >"$WORK/stack-restart.log" 2>&1 || die "cannot restart pebble"
+    # a restarted pebble has a new root: trust it instead of the old one
+    curl -sS --cacert "$DJ_PEBBLE_LISTENER_CA" "$DJ_PEBBLE_MGMT/roots/0" -o "$WORK/pebble-root.pem" || die "cannot fetch pebble's new root"
+    cp "$WORK/pebble-root.pem" "$ROOT_CRT" && update-ca-certificates >/dev/null 2>&1
+
+    log "fault: DNS answers another address than the server's"
+    sed 's/^server_ip: .*/server_ip: 127.0.0.2/' "$WORK/e2e.yaml" > "$WORK/e2e-wrong-ip.yaml"
+    "${DJ[@]}" run --answers "$WORK/e2e-wrong-ip.yaml" --state "$WORK/state-wrong-ip.json" --plain --yes --only https-cert \
+        >"$WORK/run-wrong-dns.txt" 2>&1; rc=$?
+    ((rc == 1)) || { tail -n 20 "$WORK/run-wrong-dns.txt"; die "with DNS pointing elsewhere the run exited $rc, want 1"; }
+    grep -q 'preflight failed, certbot was not run' "$WORK/run-wrong-dns.txt" || die "no preflight failure for the wrong DNS answer"
+    grep -q "resolves to 127.0.0.1" "$WORK/run-wrong-dns.txt" || die "the preflight does not show what DNS answered"
+    [[ $(site_hash) == "$before" ]] || die "nginx files changed although certbot did not run"
+    [[ -e /etc/letsencrypt/live/$DOMAIN/fullchain.pem ]] && die "a certificate appeared although certbot should not have run"
+    grep 'preflight failed' "$WORK/run-wrong-dns.txt" | head -1
+
+    log "back to normal: the certificate is requested again and the site passes"
+    "${DJ[@]}" run "${COMMON[@]}" --yes >"$WORK/run-back.txt" 2>&1; rc=$?
+    ((rc == 0)) || { tail -n 20 "$WORK/run-back.txt"; die "the run after the ACME faults exited $rc"; }
+    bash "$ROOT/Tests/e2e/check-site.sh" "$DOMAIN" "$WORK/pebble-root.pem" "${SSH[@]}" >"$WORK/check-back.txt" || { cat "$WORK/check-back.txt"; die "the site does not pass after the ACME faults"; }
+    echo "site back: $(tail -n 1 "$WORK/check-back.txt")"
+fi
 
 log "deploy-e2e: PASS"
