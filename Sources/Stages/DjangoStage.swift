@@ -96,21 +96,29 @@ enum DjangoStage {
             })
     }
 
+    /// Written into the venv once `python3 -m venv` has completed.
+    static let venvMarker = ".djdeploy-venv-complete"
+
     static func venv() -> StepDefinition {
         StepDefinition(
             id: "django.venv", title: "Virtual environment", needsRoot: true, reads: StepKit.appInputs,
             check: { ctx in
                 let l = try await AppLayout.resolve(ctx)
-                // pip must be there too: a `python -m venv` killed half-way leaves a python without pip
-                if try await ctx.succeeds(l.asApp([l.python, "-c", "import sys, venv, pip; sys.exit(sys.prefix == sys.base_prefix)"]).argv, asRoot: true) {
-                    return .satisfied("\(l.venv) is a working virtual environment (with pip)")
+                // A `python -m venv` killed half-way leaves a python with a partial pip, which no
+                // import test reliably catches: the venv counts only with the marker written after
+                // venv creation completed.
+                let marker = l.venv + "/" + venvMarker
+                if try await ctx.succeeds(["test", "-e", marker], asRoot: true),
+                   try await ctx.succeeds(l.asApp([l.python, "-c", "import sys, venv, pip; sys.exit(sys.prefix == sys.base_prefix)"]).argv, asRoot: true) {
+                    return .satisfied("\(l.venv) is a complete virtual environment (with pip)")
                 }
-                return .needsChange("\(l.venv) is missing or broken")
+                return .needsChange("\(l.venv) is missing, broken or was not completed")
             },
             plan: { ctx in
                 let l = try await AppLayout.resolve(ctx)
                 // --clear: a half-made venv (interrupted) is rebuilt rather than trusted
-                return StepPlan(actions: [.command(l.asApp(["python3", "-m", "venv", "--clear", l.venv], timeout: .seconds(300)))])
+                let script = "python3 -m venv --clear \"$1\" && touch \"$1/\(venvMarker)\""
+                return StepPlan(actions: [.command(l.asApp(["sh", "-c", script, "sh", l.venv], timeout: .seconds(300)))])
             },
             verify: { ctx in
                 let l = try await AppLayout.resolve(ctx)
@@ -147,7 +155,7 @@ enum DjangoStage {
             check: { ctx in
                 let l = try await AppLayout.resolve(ctx)
                 let have = try await installed(ctx, l)
-                let problems = pinProblems(have, l.pins)
+                let problems = pinProblems(have, l.pins) + (try await brokenInstall(ctx, l))
                 if problems.isEmpty {
                     return .satisfied(l.pins.byDistribution.map { "\($0.0) \(have[$0.0] ?? "?")" }.joined(separator: ", ") + " match the pins")
                 }
@@ -155,14 +163,27 @@ enum DjangoStage {
             },
             plan: { ctx in
                 let l = try await AppLayout.resolve(ctx)
+                // An install killed half-way can leave the metadata without the files: then pip
+                // would call the pins satisfied, so the packages are reinstalled.
+                let reinstall = try await !brokenInstall(ctx, l).isEmpty
                 return StepPlan(actions: [.command(l.asApp([l.python, "-m", "pip", "install", "--disable-pip-version-check",
-                                                            "--no-input", "-q"] + l.pins.requirements, timeout: .seconds(900)))])
+                                                            "--no-input", "-q"] + (reinstall ? ["--force-reinstall"] : [])
+                                                            + l.pins.requirements, timeout: .seconds(900)))])
             },
             verify: { ctx in
                 let l = try await AppLayout.resolve(ctx)
-                let problems = pinProblems(try await installed(ctx, l), l.pins)
+                let problems = pinProblems(try await installed(ctx, l), l.pins) + (try await brokenInstall(ctx, l))
                 guard problems.isEmpty else { throw StepError.verificationFailed(problems.joined(separator: "; ")) }
             })
+    }
+
+    /// What a complete install has beyond its metadata: the console scripts and importable
+    /// modules. Empty when the install is whole.
+    static func brokenInstall(_ ctx: StepContext, _ l: AppLayout) async throws -> [String] {
+        let script = "for b in django-admin gunicorn; do [ -x \"$1/bin/$b\" ] || echo \"$1/bin/$b is missing\"; done; " +
+            "\"$1/bin/python\" -c 'import django, gunicorn.app.wsgiapp, csp' 2>/dev/null || echo 'django, gunicorn (with its dependencies) or csp cannot be imported'"
+        let r = try await ctx.run(["sh", "-c", script, "sh", l.venv], asRoot: true, allowFailure: true)
+        return r.stdoutText.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
 
     /// The secret key file is checked on the server (shape, mode, owner) without reading the key.

@@ -17,8 +17,8 @@ The app runs as its own system user (`app_user`, default `django`) with no login
 
 - `django.app-user`: `useradd --system --create-home --home-dir /home/django --shell /usr/sbin/nologin --user-group django`, then `chmod 0750 /home/django`.
 - `django.python`: installs `python3`, `python3-venv` and `curl` with apt, and only if they are missing.
-- `django.venv`: `python3 -m venv --clear /home/django/env`, run as the app user (only when the venv is missing or broken, e.g. without pip after an interrupted run).
-- `django.packages`: pip installs pinned versions into the venv. For `django_version` 3.2 (the tutorial's choice and the default) that is `django==3.2.*`, `gunicorn==20.1.*` and `django-csp==3.8.*`; 4.2 and 5.2 get `gunicorn==23.0.*`, and 5.2 also `django-csp==4.0.*`.
+- `django.venv`: `python3 -m venv --clear /home/django/env`, run as the app user, then the marker file `env/.djdeploy-venv-complete` (only when the venv is missing, broken or was cut off half-way: without the marker it is rebuilt).
+- `django.packages`: pip installs pinned versions into the venv. For `django_version` 3.2 (the tutorial's choice and the default) that is `django==3.2.*`, `gunicorn==20.1.*` and `django-csp==3.8.*` (plus `setuptools<70`: gunicorn 20.1 imports `pkg_resources`, which newer setuptools no longer has); 4.2 and 5.2 get `gunicorn==23.0.*`, and 5.2 also `django-csp==4.0.*`.
 - `django.secret-key`: generates a random 80-character hex key on the server and writes `export SECRET_KEY='…'` to `/home/django/.DJANGO_SECRET_KEY`, mode 0600. The key is never printed, stored in djdeploy's state, or sent back to your machine. An existing valid key is kept, because a new one would log every user out.
 - `django.project`: `django-admin startproject project /home/django/django-gunicorn-nginx`, then replaces the hard-coded `SECRET_KEY` line in `settings.py` with a comment.
 - `django.sample-app`: writes `project/urls.py`, the `myapp` package (views, urls, the `home.html` template) and `static/js/greenlight.js`.
@@ -657,8 +657,8 @@ djdeploy verify --outside-only
 
 - `django.app-user`：执行 `useradd --system --create-home --home-dir /home/django --shell /usr/sbin/nologin --user-group django`，再 `chmod 0750 /home/django`。
 - `django.python`：用 apt 安装 `python3`、`python3-venv` 和 `curl`，已装的不会重装。
-- `django.venv`：以应用用户身份执行 `python3 -m venv --clear /home/django/env`（仅当虚拟环境缺失或损坏时，例如上次运行中断后缺少 pip）。
-- `django.packages`：用 pip 往虚拟环境里安装固定版本。`django_version` 为 3.2 时（教程用的版本，也是默认值）装的是 `django==3.2.*`、`gunicorn==20.1.*` 和 `django-csp==3.8.*`；4.2 和 5.2 会装 `gunicorn==23.0.*`，5.2 另外配 `django-csp==4.0.*`。
+- `django.venv`：以应用用户身份执行 `python3 -m venv --clear /home/django/env`，完成后写入标记文件 `env/.djdeploy-venv-complete`（仅当虚拟环境缺失、损坏或上次创建被中断时执行：没有标记就重建）。
+- `django.packages`：用 pip 往虚拟环境里安装固定版本。`django_version` 为 3.2 时（教程用的版本，也是默认值）装的是 `django==3.2.*`、`gunicorn==20.1.*` 和 `django-csp==3.8.*`（另加 `setuptools<70`：gunicorn 20.1 要用 `pkg_resources`，新版 setuptools 已不再提供）；4.2 和 5.2 会装 `gunicorn==23.0.*`，5.2 另外配 `django-csp==4.0.*`。
 - `django.secret-key`：在服务器上生成一个 80 位十六进制的随机密钥，把 `export SECRET_KEY='…'` 写进 `/home/django/.DJANGO_SECRET_KEY`，权限 0600。密钥不会被打印、不会存进 djdeploy 的状态文件，也不会传回你的电脑。已有的有效密钥会保留不动——换新密钥会让所有用户掉线。
 - `django.project`：执行 `django-admin startproject project /home/django/django-gunicorn-nginx`，然后把 `settings.py` 里写死的 `SECRET_KEY` 那一行换成注释。
 - `django.sample-app`：写入 `project/urls.py`、`myapp` 包（视图、URL 配置、模板 `home.html`）以及 `static/js/greenlight.js`。

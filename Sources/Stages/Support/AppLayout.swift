@@ -23,9 +23,12 @@ public struct DjangoPins: Sendable, Equatable {
         }
     }
 
-    /// `name==spec` requirement strings, in install order.
+    /// `name==spec` requirement strings, in install order. gunicorn 20.1 imports `pkg_resources`,
+    /// which recent setuptools releases no longer ship: a reinstall (e.g. after an interrupted
+    /// install) would otherwise pull a setuptools that breaks it.
     public var requirements: [String] {
         ["django==\(django)", "gunicorn==\(gunicorn)", "django-csp==\(djangoCSP)"]
+            + (gunicorn.hasPrefix("20.") ? ["setuptools<70"] : [])
     }
 
     /// (distribution name as pip reports it, lower-case) → pin
