@@ -20,7 +20,7 @@ enum HTTPSCertStage {
             tlsProtocols(),
             Apt.step(id: "https-cert.certbot", title: "certbot and its nginx plugin from apt",
                      packages: ["certbot", "python3-certbot-nginx"]),
-            certificate(),
+            certificate(templates: templates),
             NginxStage.siteStep(id: "https-cert.nginx", title: "nginx: TLS server block with the certificate",
                                 templates: templates,
                                 extraVerify: { ctx, l in try await HTTPSProbe.verifyTLS(ctx, l) }),
@@ -189,7 +189,7 @@ enum HTTPSCertStage {
         return problems
     }
 
-    static func certificate() -> StepDefinition {
+    static func certificate(templates: TemplateSource) -> StepDefinition {
         @Sendable func plan(_ ctx: StepContext) async throws -> StepPlan {
             let domain = try ctx.require(.domain)
             let email = try ctx.require(.email)
@@ -221,6 +221,13 @@ enum HTTPSCertStage {
                     throw StepError.other("preflight failed, certbot was not run: " + problems.joined(separator: "; "))
                 }
                 ctx.log("preflight: both names resolve to the server IP, port 80 answers")
+                // certbot's nginx plugin refuses to work while `nginx -t` fails, e.g. when the
+                // certificate the site's TLS block names is gone: the site file, rendered from the
+                // facts (no certificate, no TLS block), is put back in order first.
+                if !(try await ctx.succeeds(["nginx", "-t", "-q"], asRoot: true)) {
+                    ctx.log("nginx -t fails: the site file is rendered again from the facts on the server before certbot runs")
+                    try await NginxStage.renderAndApply(ctx, templates: templates)
+                }
                 try await ctx.execute(try await plan(ctx))
             },
             verify: { ctx in

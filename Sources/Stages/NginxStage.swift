@@ -70,15 +70,7 @@ enum NginxStage {
         @Sendable func plan(_ ctx: StepContext) async throws -> (AppLayout, SiteFacts, StepPlan) {
             let l = try await AppLayout.resolve(ctx)
             let f = try await facts(ctx, l, templates: templates, adding: adding)
-            let plan = StepPlan(actions: [
-                .file(try await ctx.fileChange(l.nginxSite, content: f.content, mode: 0o644, owner: "root", group: "root", asRoot: true)),
-                .command(Command(["ln", "-sfn", l.nginxSite, l.nginxSiteLink], asRoot: true)),
-                .command(Command(["rm", "-f", defaultSiteLink], asRoot: true)),
-                .command(Command(["nginx", "-t", "-q"], asRoot: true)),
-                .command(ServiceControl.startOrReload(name: "nginx", running: f.running, systemd: f.systemd)),
-                .command(recordLoadedCommand(l, sha: SHA256.hex(f.content))),
-            ], notes: ["when `nginx -t` fails, the previous site file, symlink and default site are put back and nginx is not reloaded"])
-            return (l, f, plan)
+            return (l, f, try await sitePlan(ctx, l, f))
         }
         return StepDefinition(
             id: id, title: title, needsRoot: true, reads: [.domain, .appUser, .djangoVersion],
@@ -100,6 +92,25 @@ enum NginxStage {
                 try await verifySite(ctx, l)
                 try await extraVerify?(ctx, l)
             })
+    }
+
+    /// The site file, its symlink, no default site, `nginx -t`, start or reload, record what is loaded.
+    static func sitePlan(_ ctx: StepContext, _ l: AppLayout, _ f: SiteFacts) async throws -> StepPlan {
+        StepPlan(actions: [
+            .file(try await ctx.fileChange(l.nginxSite, content: f.content, mode: 0o644, owner: "root", group: "root", asRoot: true)),
+            .command(Command(["ln", "-sfn", l.nginxSite, l.nginxSiteLink], asRoot: true)),
+            .command(Command(["rm", "-f", defaultSiteLink], asRoot: true)),
+            .command(Command(["nginx", "-t", "-q"], asRoot: true)),
+            .command(ServiceControl.startOrReload(name: "nginx", running: f.running, systemd: f.systemd)),
+            .command(recordLoadedCommand(l, sha: SHA256.hex(f.content))),
+        ], notes: ["when `nginx -t` fails, the previous site file, symlink and default site are put back and nginx is not reloaded"])
+    }
+
+    /// Renders the site file again from the facts on the server and applies it (with rollback).
+    static func renderAndApply(_ ctx: StepContext, templates: TemplateSource) async throws {
+        let l = try await AppLayout.resolve(ctx)
+        let f = try await facts(ctx, l, templates: templates)
+        try await applyWithRollback(ctx, l, f, try await sitePlan(ctx, l, f))
     }
 
     /// Writes the site, enables it, disables the default site, tests; on a failed test puts

@@ -137,11 +137,16 @@ public func reduce(_ state: inout WizardState, _ action: Action) -> [Effect] {
                 state.phase = .idle
                 return [.persist, .runFinished(.cancelled)]
             }
-            guard let next = nextStep(state, after: id, scope: cursor.scope) else {
+            // A step that changed the target may have undone what later steps did (a site file
+            // rendered again, a service restarted): once something changed, the steps after it
+            // are checked again even if they succeeded before (each is a cheap no-op if still fine).
+            var scope = cursor.scope
+            if case .applied = outcome { scope.recheckSucceeded = true }
+            guard let next = nextStep(state, after: id, scope: scope) else {
                 state.phase = .idle
                 return [.persist, .runFinished(.completed)]
             }
-            begin(&state, next, scope: cursor.scope, mode: .checkThenApply, at: at)
+            begin(&state, next, scope: scope, mode: .checkThenApply, at: at)
             return [.persist, .runStep(next, mode: .checkThenApply)]
         }
 

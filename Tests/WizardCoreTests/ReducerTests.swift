@@ -72,18 +72,19 @@ func running(_ r: inout StepRecord, at: Timestamp, attempts: Int = 1) {
     let files = [WrittenFile(path: "/etc/x", sha256: "ab", backupPath: "/etc/x.bak")]
     store.send(.stepFinished("a.2", StepReport(outcome: .applied, exitStatus: 0, writtenFiles: files), at: t(3)),
                [.persist, .runStep("b.1", mode: .checkThenApply)]) {
-        $0.updatedAt = t(3); $0.phase = cursor("b.1")
+        // a step changed something: the rest of the run re-checks succeeded steps too
+        $0.updatedAt = t(3); $0.phase = cursor("b.1", rechecking(.all))
         $0.with("a.2") { $0.status = .succeeded; $0.endedAt = t(3); $0.exitStatus = 0; $0.writtenFiles = files }
         $0.with("b.1") { running(&$0, at: t(3)) }
     }
     #expect(store.state.stage("a")?.status == .succeeded)
     store.send(.stepFinished("b.1", StepReport(outcome: .applied), at: t(4)), [.persist, .runStep("b.2", mode: .checkThenApply)]) {
-        $0.updatedAt = t(4); $0.phase = cursor("b.2")
+        $0.updatedAt = t(4); $0.phase = cursor("b.2", rechecking(.all))
         $0.with("b.1") { $0.status = .succeeded; $0.endedAt = t(4) }
         $0.with("b.2") { running(&$0, at: t(4)) }
     }
     store.send(.stepFinished("b.2", StepReport(outcome: .applied), at: t(5)), [.persist, .runStep("c.1", mode: .checkThenApply)]) {
-        $0.updatedAt = t(5); $0.phase = cursor("c.1")
+        $0.updatedAt = t(5); $0.phase = cursor("c.1", rechecking(.all))
         $0.with("b.2") { $0.status = .succeeded; $0.endedAt = t(5) }
         $0.with("c.1") { running(&$0, at: t(5)) }
     }
@@ -128,7 +129,7 @@ func running(_ r: inout StepRecord, at: Timestamp, attempts: Int = 1) {
         $0.with("b.1") { running(&$0, at: t(3), attempts: 2) }
     }
     store.send(.stepFinished("b.1", StepReport(outcome: .applied), at: t(4)), [.persist, .runStep("b.2", mode: .checkThenApply)]) {
-        $0.updatedAt = t(4); $0.phase = cursor("b.2", scope)
+        $0.updatedAt = t(4); $0.phase = cursor("b.2", rechecking(scope))
         $0.with("b.1") { $0.status = .succeeded; $0.endedAt = t(4) }
         $0.with("b.2") { running(&$0, at: t(4)) }
     }
@@ -159,7 +160,7 @@ func running(_ r: inout StepRecord, at: Timestamp, attempts: Int = 1) {
         $0.with("a.1") { running(&$0, at: t(1)) }
     }
     store.send(.stepFinished("a.1", StepReport(outcome: .applied), at: t(2)), [.persist, .runStep("a.2", mode: .checkThenApply)]) {
-        $0.updatedAt = t(2); $0.phase = cursor("a.2", scope)
+        $0.updatedAt = t(2); $0.phase = cursor("a.2", rechecking(scope))
         $0.with("a.1") { $0.status = .succeeded; $0.endedAt = t(2) }
         $0.with("a.2") { running(&$0, at: t(2)) }
     }
@@ -293,7 +294,7 @@ func running(_ r: inout StepRecord, at: Timestamp, attempts: Int = 1) {
     store.send(.stepFinished("b.1", StepReport(outcome: .applied, inputsSet: ["server_ip": "203.0.113.7"]), at: t(2)),
                [.persist, .runStep("b.2", mode: .checkThenApply)]) {
         $0.updatedAt = t(2); $0.inputs["server_ip"] = "203.0.113.7"
-        $0.phase = cursor("b.2", RunScope(only: "b"))
+        $0.phase = cursor("b.2", rechecking(RunScope(only: "b")))
         $0.with("b.1") { $0.status = .succeeded; $0.endedAt = t(2) }
         $0.with("b.2") { running(&$0, at: t(2)) }
         $0.with("c.1") { $0.status = .stale }
@@ -377,4 +378,11 @@ func running(_ r: inout StepRecord, at: Timestamp, attempts: Int = 1) {
     #expect(s.step("a.1")?.status == .succeeded)
     #expect(s.step("c.2")?.status == .pending)
     #expect(d.definitionErrors.isEmpty)
+}
+
+/// The scope a run continues with once a step changed something.
+func rechecking(_ s: RunScope) -> RunScope {
+    var r = s
+    r.recheckSucceeded = true
+    return r
 }
