@@ -28,7 +28,7 @@ enum DjangoStage {
         try templates.render("django/settings-django.py", [
             "secret_file": layout.secretFile,
             "allowed_hosts": pythonList([".\(layout.domain)", "127.0.0.1", "localhost"]),
-            "apps": ["myapp"],
+            "apps": layout.own == nil ? ["myapp"] : [String](),
         ])
     }
 
@@ -36,12 +36,13 @@ enum DjangoStage {
         let templates = TemplateSource(env)
         return StageDefinition(id: id, title: "Django app", steps: [
             appUser(),
+            ownProject(),
             Apt.step(id: "django.python", title: "Python 3, venv and curl from apt", packages: ["python3", "python3-venv", "curl"]),
             venv(),
             packages(),
             secretKey(),
-            project(),
-            StepKit.filesStep(id: "django.sample-app", title: "The tutorial's sample app (myapp)", files: { _, layout in
+            sampleOnly(project()),
+            sampleOnly(StepKit.filesStep(id: "django.sample-app", title: "The tutorial's sample app (myapp)", files: { _, layout in
                 let specs = try sampleFiles.map { rel in
                     FileSpec(path: layout.projectDir + "/" + rel,
                              content: try templates.renderData("sample-app/" + rel, sampleContext(layout)),
@@ -49,7 +50,7 @@ enum DjangoStage {
                 }
                 let dirs = Set(specs.map { ($0.path as NSString).deletingLastPathComponent }).sorted()
                 return (dirs, specs)
-            }),
+            })),
             StepKit.settingsSectionStep(id: "django.settings", title: "settings.py: secret key from the environment, ALLOWED_HOSTS, myapp",
                                         section: "django", templates: templates) { layout in
                 try djangoSection(layout, templates: templates)
@@ -60,6 +61,66 @@ enum DjangoStage {
     }
 
     // MARK: steps
+
+    /// A step of the sample app only: for a user's own project it is a noop with that reason.
+    static func sampleOnly(_ step: StepDefinition) -> StepDefinition {
+        var s = step
+        let (check, plan, verify) = (step.check, step.plan, step.verify)
+        s.check = { ctx in
+            let l = try await AppLayout.resolve(ctx)
+            if let own = l.own { return .satisfied("own project: \(own.source) is deployed (copied to \(own.projectDir)), not the tutorial's sample app") }
+            return try await check(ctx)
+        }
+        s.plan = { ctx in
+            if try await AppLayout.resolve(ctx).own != nil { return StepPlan() }
+            return try await plan(ctx)
+        }
+        if let verify {
+            s.verify = { ctx in
+                if try await AppLayout.resolve(ctx).own != nil { return }
+                try await verify(ctx)
+            }
+        }
+        return s
+    }
+
+    /// `app_source: path`: the project directory on the server is copied once (`cp -a`) into the
+    /// app user's home and given to the app user; the original is never changed. Later changes to
+    /// the original are not copied again (remove the copy to take a new one). Sample: a noop.
+    static func ownProject() -> StepDefinition {
+        StepDefinition(
+            id: "django.own-project", title: "Own project copied into the app user's home", needsRoot: true,
+            reads: StepKit.appInputs + [.appPath, .appRequirements],
+            check: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                guard let own = l.own else { return .satisfied("sample app: the project is created by django.project") }
+                guard try await ctx.succeeds(["test", "-f", own.projectDir + "/manage.py"], asRoot: true) else {
+                    return .needsChange("\(own.projectDir) does not hold a copy of \(own.source) yet")
+                }
+                let r = try await ctx.run(Command(["find", own.projectDir, "!", "-user", l.user, "-print", "-quit"], asRoot: true))
+                if !r.stdoutText.trimmed.isEmpty { return .needsChange("\(r.stdoutText.trimmed) is not owned by \(l.user)") }
+                return .satisfied("\(own.projectDir) holds the project (settings \(own.settingsModule), WSGI \(own.wsgiApp)), owned by \(l.user)")
+            },
+            plan: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                guard let own = l.own else { return StepPlan() }
+                var actions: [PlannedAction] = []
+                if !(try await ctx.succeeds(["test", "-e", own.projectDir], asRoot: true)) {
+                    actions.append(.command(Command(["cp", "-a", "--", own.source, own.projectDir], asRoot: true)))
+                }
+                actions.append(.command(Command(["chown", "-R", "\(l.user):\(l.group)", "--", own.projectDir], asRoot: true)))
+                return StepPlan(actions: actions, notes: ["\(own.source) itself is not changed; settings go into the managed block of the copy's \(own.settingsRelative)"])
+            },
+            verify: { ctx in
+                let l = try await AppLayout.resolve(ctx)
+                guard let own = l.own else { return }
+                for rel in ["manage.py", own.settingsRelative] {
+                    guard try await ctx.run(l.asApp(["test", "-r", own.projectDir + "/" + rel]), allowFailure: true).succeeded else {
+                        throw StepError.verificationFailed("\(l.user) cannot read \(own.projectDir)/\(rel)")
+                    }
+                }
+            })
+    }
 
     static func appUser() -> StepDefinition {
         StepDefinition(
@@ -141,8 +202,32 @@ enum DjangoStage {
         return out
     }
 
-    static func pinProblems(_ installed: [String: String], _ pins: DjangoPins) -> [String] {
-        pins.byDistribution.compactMap { name, pin in
+    /// A user's project keeps its own Django (from its requirements file): only gunicorn and
+    /// django-csp are pinned by djdeploy.
+    static func pinned(_ l: AppLayout) -> [(String, String)] {
+        l.own == nil ? l.pins.byDistribution : l.pins.byDistribution.filter { $0.0 != "django" }
+    }
+
+    static func pinRequirements(_ l: AppLayout) -> [String] {
+        l.own == nil ? l.pins.requirements : l.pins.requirements.filter { !$0.hasPrefix("django==") }
+    }
+
+    /// Where the hash of the installed requirements file is recorded (own project).
+    static func requirementsMarker(_ l: AppLayout) -> String { l.venv + "/.djdeploy-requirements.sha256" }
+
+    /// Own project: the requirements file's hash differs from the one recorded after the last
+    /// install (or the file is missing). Empty for the sample.
+    static func requirementsProblems(_ ctx: StepContext, _ l: AppLayout) async throws -> [String] {
+        guard let own = l.own else { return [] }
+        guard let req = try await ctx.readFile(own.requirementsFile, asRoot: true) else {
+            return ["\(own.requirementsFile) does not exist (input app_requirements)"]
+        }
+        let have = try await ctx.readFile(requirementsMarker(l), asRoot: true).map { String(decoding: $0, as: UTF8.self).trimmed }
+        return have == SHA256.hex(req) ? [] : ["\(own.requirements) is not installed in its current version"]
+    }
+
+    static func pinProblems(_ installed: [String: String], _ l: AppLayout) -> [String] {
+        pinned(l).compactMap { name, pin in
             guard let v = installed[name] else { return "\(name) not installed (want \(pin))" }
             return DjangoPins.matches(v, pin) ? nil : "\(name) \(v) (want \(pin))"
         }
@@ -155,9 +240,10 @@ enum DjangoStage {
             check: { ctx in
                 let l = try await AppLayout.resolve(ctx)
                 let have = try await installed(ctx, l)
-                let problems = pinProblems(have, l.pins) + (try await brokenInstall(ctx, l))
+                let problems = pinProblems(have, l) + (try await brokenInstall(ctx, l)) + (try await requirementsProblems(ctx, l))
                 if problems.isEmpty {
-                    return .satisfied(l.pins.byDistribution.map { "\($0.0) \(have[$0.0] ?? "?")" }.joined(separator: ", ") + " match the pins")
+                    return .satisfied(pinned(l).map { "\($0.0) \(have[$0.0] ?? "?")" }.joined(separator: ", ") + " match the pins"
+                                      + (l.own.map { "; \($0.requirements) installed (Django \(have["django"] ?? "?"))" } ?? ""))
                 }
                 return .needsChange(problems.joined(separator: "; "))
             },
@@ -166,13 +252,21 @@ enum DjangoStage {
                 // An install killed half-way can leave the metadata without the files: then pip
                 // would call the pins satisfied, so the packages are reinstalled.
                 let reinstall = try await !brokenInstall(ctx, l).isEmpty
-                return StepPlan(actions: [.command(l.asApp([l.python, "-m", "pip", "install", "--disable-pip-version-check",
-                                                            "--no-input", "-q"] + (reinstall ? ["--force-reinstall"] : [])
-                                                            + l.pins.requirements, timeout: .seconds(900)))])
+                // own project: its requirements and the pins in one resolver run (its Django pin wins)
+                let req = l.own.map { ["-r", $0.requirementsFile] } ?? []
+                var actions: [PlannedAction] = [.command(l.asApp([l.python, "-m", "pip", "install", "--disable-pip-version-check",
+                                                                  "--no-input", "-q"] + (reinstall ? ["--force-reinstall"] : [])
+                                                                  + req + pinRequirements(l), in: l.own?.projectDir, timeout: .seconds(900)))]
+                if let own = l.own {
+                    let script = "set -e; h=$(sha256sum < \"$1\"); printf '%s\\n' \"${h%% *}\" > \"$2\""
+                    actions.append(.command(l.asApp(["sh", "-c", script, "sh", own.requirementsFile, requirementsMarker(l)])))
+                }
+                return StepPlan(actions: actions)
             },
             verify: { ctx in
                 let l = try await AppLayout.resolve(ctx)
-                let problems = pinProblems(try await installed(ctx, l), l.pins) + (try await brokenInstall(ctx, l))
+                let problems = pinProblems(try await installed(ctx, l), l) + (try await brokenInstall(ctx, l))
+                    + (try await requirementsProblems(ctx, l))
                 guard problems.isEmpty else { throw StepError.verificationFailed(problems.joined(separator: "; ")) }
             })
     }
@@ -285,8 +379,10 @@ enum DjangoStage {
             id: "django.migrate", title: "manage.py migrate", needsRoot: true, reads: StepKit.appInputs,
             check: { ctx in
                 let l = try await AppLayout.resolve(ctx)
-                // opening a missing SQLite database would create it: look first
-                guard try await ctx.succeeds(["test", "-f", l.projectDir + "/db.sqlite3"], asRoot: true) else {
+                // opening a missing SQLite database would create it: look first (sample only; a
+                // user's project may use another database)
+                let dbExists = try await ctx.succeeds(["test", "-f", l.projectDir + "/db.sqlite3"], asRoot: true)
+                guard l.own != nil || dbExists else {
                     return .needsChange("no database yet")
                 }
                 let r = try await ctx.run(l.manage(["migrate", "--check", "--noinput"]), allowFailure: true)

@@ -1345,7 +1345,9 @@ if "{{{.}}}" not in INSTALLED_APPS:
 # Static files are collected into STATIC_ROOT and served by nginx itself.
 STATIC_URL = "/static/"
 STATIC_ROOT = "{{{static_root}}}"
+{{#staticfiles_dirs}}
 STATICFILES_DIRS = [BASE_DIR / "static"]
+{{/staticfiles_dirs}}
 DEBUG = False
 
 """##,

@@ -10,7 +10,7 @@ enum GunicornStage {
 
     static func configContext(_ l: AppLayout, systemd: Bool) -> [String: any Sendable] {
         // dev.py always names the dev paths, whichever profile runs (go-live switches to prod.py)
-        ["wsgi_app": "project.wsgi:application", "bind": "0.0.0.0:\(l.appPort)", "log_file": l.profile("dev").gunicornLogFile,
+        ["wsgi_app": l.wsgiApp, "bind": "0.0.0.0:\(l.appPort)", "log_file": l.profile("dev").gunicornLogFile,
          "pid_file": l.profile("dev").gunicornPidFile, "daemon": !systemd]
     }
 
@@ -180,11 +180,11 @@ enum GunicornStage {
         let p = port.map { ":\($0)" } ?? ""
         var last: Facts.HTTPResponse?
         for _ in 0 ..< 20 {
-            last = try await Facts.http(ctx, url: "http://127.0.0.1\(p)/myapp/", host: l.domain)
-            if last?.status == 200 { return }
+            last = try await Facts.http(ctx, url: "http://127.0.0.1\(p)\(l.pagePath)", host: l.domain)
+            if let s = last?.status, l.pageOK(s) { return }
             try await Task.sleep(for: .milliseconds(500))
         }
-        throw StepError.verificationFailed("GET http://127.0.0.1\(p)/myapp/ (Host: \(l.domain)) answered \(last.map { String($0.status) } ?? "nothing"), want 200")
+        throw StepError.verificationFailed("GET http://127.0.0.1\(p)\(l.pagePath) (Host: \(l.domain)) answered \(last.map { String($0.status) } ?? "nothing"), want \(l.own == nil ? "200" : "200…399")")
     }
 
     /// Start when stopped; HUP when the code or settings changed since the last start/HUP
@@ -202,11 +202,11 @@ enum GunicornStage {
                 case .stale(let pid, let s):
                     return .needsChange("gunicorn (pid \(pid)) runs older " + (s ? "secret key" : "code or settings"))
                 case .current(let pid):
-                    guard let r = try await Facts.http(ctx, url: "http://127.0.0.1:\(l.appPort)/myapp/", host: l.domain),
-                          r.status == 200 else {
-                        return .needsChange("gunicorn (pid \(pid)) runs but /myapp/ does not answer 200")
+                    guard let r = try await Facts.http(ctx, url: "http://127.0.0.1:\(l.appPort)\(l.pagePath)", host: l.domain),
+                          l.pageOK(r.status) else {
+                        return .needsChange("gunicorn (pid \(pid)) runs but \(l.pagePath) does not answer \(l.own == nil ? "200" : "below 400")")
                     }
-                    return .satisfied("gunicorn (pid \(pid)) runs the current code and settings; /myapp/ answers 200")
+                    return .satisfied("gunicorn (pid \(pid)) runs the current code and settings; \(l.pagePath) answers \(r.status)")
                 }
             },
             plan: { ctx in

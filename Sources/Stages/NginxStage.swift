@@ -151,16 +151,16 @@ enum NginxStage {
     static func verifySite(_ ctx: StepContext, _ l: AppLayout) async throws {
         var last: Facts.HTTPResponse?
         for _ in 0 ..< 20 {
-            last = try await Facts.http(ctx, url: "http://127.0.0.1/myapp/", host: l.domain)
+            last = try await Facts.http(ctx, url: "http://127.0.0.1\(l.pagePath)", host: l.domain)
             // after https-redirect, port 80 answers 307: check the same page over HTTPS
-            if let r = last, r.status == 307, r.headers["location"] == "https://\(l.domain)/myapp/" {
-                last = try await HTTPSProbe.get(ctx, l, path: "/myapp/")
+            if let r = last, r.status == 307, r.headers["location"] == "https://\(l.domain)\(l.pagePath)" {
+                last = try await HTTPSProbe.get(ctx, l, path: l.pagePath)
             }
-            if last?.status == 200 { break }
+            if let s = last?.status, l.pageOK(s) { break }
             try await Task.sleep(for: .milliseconds(500))
         }
-        guard let r = last, r.status == 200 else {
-            throw StepError.verificationFailed("GET http://127.0.0.1/myapp/ (Host: \(l.domain)) answered \(last.map { String($0.status) } ?? "nothing"), want 200")
+        guard let r = last, l.pageOK(r.status) else {
+            throw StepError.verificationFailed("GET http://127.0.0.1\(l.pagePath) (Host: \(l.domain)) answered \(last.map { String($0.status) } ?? "nothing"), want \(l.own == nil ? "200" : "200…399")")
         }
         guard r.headers["server"] == "nginx" else {
             throw StepError.verificationFailed("the Server header is \(r.headers["server"].map { "\"\($0)\"" } ?? "absent"), want \"nginx\" (server_tokens off)")

@@ -9,7 +9,9 @@ enum StaticFilesStage {
     static let jsPath = "/static/js/greenlight.js"
 
     static func section(_ l: AppLayout, templates: TemplateSource) throws -> String {
-        try templates.render("django/settings-static-files.py", ["static_root": l.staticRoot])
+        try templates.render("django/settings-static-files.py", ["static_root": l.staticRoot,
+                                                                           // a user's project keeps its own STATICFILES_DIRS
+                                                                           "staticfiles_dirs": l.own == nil])
     }
 
     static func make(_ env: StageEnvironment) -> StageDefinition {
@@ -74,7 +76,9 @@ enum StaticFilesStage {
             id: "static-files.collectstatic", title: "manage.py collectstatic", needsRoot: true, reads: StepKit.appInputs,
             check: { ctx in
                 let l = try await AppLayout.resolve(ctx)
-                guard try await ctx.succeeds(["test", "-f", l.staticRoot + "/js/greenlight.js"], asRoot: true) else {
+                let collected = l.own == nil ? ["test", "-f", l.staticRoot + "/js/greenlight.js"]
+                    : ["sh", "-c", "[ -n \"$(find \"$1\" -type f -print -quit 2>/dev/null)\" ]", "sh", l.staticRoot]
+                guard try await ctx.succeeds(collected, asRoot: true) else {
                     return .needsChange("\(l.staticRoot) has not been collected yet")
                 }
                 switch try await pending(ctx, l) {
@@ -93,6 +97,19 @@ enum StaticFilesStage {
             })
     }
 
+    /// The file (relative to STATIC_ROOT) that the static verify requests for a user's project.
+    static func collectedFile(_ ctx: StepContext, _ l: AppLayout) async throws -> String {
+        let script = """
+        cd "$1" || exit 1
+        if [ -f admin/css/base.css ]; then echo admin/css/base.css; exit 0; fi
+        find . -type f -printf '%P\\n' | LC_ALL=C sort | head -n 1
+        """
+        let r = try await ctx.run(Command(["sh", "-c", script, "sh", l.staticRoot], asRoot: true), allowFailure: true)
+        let rel = r.stdoutText.trimmed
+        guard r.succeeded, !rel.isEmpty else { throw StepError.verificationFailed("\(l.staticRoot) holds no collected file") }
+        return rel
+    }
+
     /// DEBUG is off in the running app: an unknown URL gets a plain 404, not the debug page.
     static func verifyDebugOff(_ ctx: StepContext, _ l: AppLayout) async throws {
         guard let r = try await Facts.http(ctx, url: "http://127.0.0.1:\(l.appPort)/djdeploy-probe-404/", host: l.domain) else {
@@ -106,7 +123,20 @@ enum StaticFilesStage {
     /// greenlight.js is served by nginx from STATIC_ROOT: 200, the same bytes as the template,
     /// `Server: nginx`, and none of the headers Django's middleware adds.
     static func verifyStatic(_ ctx: StepContext, _ l: AppLayout, templates: TemplateSource) async throws {
-        let want = SHA256.hex(try templates.renderData("sample-app/static/js/greenlight.js", DjangoStage.sampleContext(l)))
+        let jsPath: String, want: String
+        if l.own == nil {
+            jsPath = Self.jsPath
+            want = SHA256.hex(try templates.renderData("sample-app/static/js/greenlight.js", DjangoStage.sampleContext(l)))
+        } else {
+            // own project: a file collectstatic produced — Django admin's stylesheet when the
+            // admin is installed, else the first file under STATIC_ROOT (sorted)
+            let rel = try await collectedFile(ctx, l)
+            jsPath = "/static/" + rel
+            guard let data = try await ctx.readFile(l.staticRoot + "/" + rel, asRoot: true) else {
+                throw StepError.verificationFailed("\(l.staticRoot)/\(rel) vanished")
+            }
+            want = SHA256.hex(data)
+        }
         // a reload is asynchronous (new workers take over): poll for a while
         var last: Facts.HTTPResponse?
         for _ in 0 ..< 20 {
@@ -116,7 +146,7 @@ enum StaticFilesStage {
         }
         guard let r = last else { throw StepError.verificationFailed("nginx does not answer") }
         guard r.status == 200 else { throw StepError.verificationFailed("GET \(jsPath) answered \(r.status), want 200") }
-        guard r.bodySHA256 == want else { throw StepError.verificationFailed("GET \(jsPath) returned other bytes than greenlight.js") }
+        guard r.bodySHA256 == want else { throw StepError.verificationFailed("GET \(jsPath) returned other bytes than \(l.own == nil ? "greenlight.js" : "STATIC_ROOT holds")") }
         guard r.headers["server"] == "nginx" else { throw StepError.verificationFailed("GET \(jsPath): Server is not nginx") }
         let django = ["x-frame-options", "x-content-type-options", "referrer-policy", "cross-origin-opener-policy", "vary"]
             .filter { r.headers[$0] != nil }

@@ -80,12 +80,12 @@ enum HTTPSProbe {
     static func verifyTLS(_ ctx: StepContext, _ l: AppLayout) async throws {
         var last: Facts.HTTPResponse?
         for _ in 0 ..< 10 {
-            last = try await get(ctx, l, path: "/myapp/")
-            if last?.status == 200 { break }
+            last = try await get(ctx, l, path: l.pagePath)
+            if let s = last?.status, l.pageOK(s) { break }
             try await Task.sleep(for: .milliseconds(500))
         }
-        guard let r = last, r.status == 200 else {
-            throw StepError.verificationFailed("GET https://\(l.domain)/myapp/ answered \(last.map { String($0.status) } ?? "nothing"), want 200")
+        guard let r = last, l.pageOK(r.status) else {
+            throw StepError.verificationFailed("GET https://\(l.domain)\(l.pagePath) answered \(last.map { String($0.status) } ?? "nothing"), want 200")
         }
         guard r.headers["server"] == "nginx" else {
             throw StepError.verificationFailed("HTTPS: the Server header is \(r.headers["server"] ?? "absent"), want \"nginx\"")
@@ -97,7 +97,7 @@ enum HTTPSProbe {
         if try await handshake(ctx, l, version: "tls1_1") {
             throw StepError.verificationFailed("nginx accepts TLS 1.1 (ssl_protocols should be TLSv1.2 TLSv1.3)")
         }
-        ctx.log("https://\(l.domain)/myapp/ answers 200; TLS 1.2 and 1.3 accepted, TLS 1.1 refused")
+        ctx.log("https://\(l.domain)\(l.pagePath) answers \(r.status); TLS 1.2 and 1.3 accepted, TLS 1.1 refused")
     }
 
     /// The security headers on a real HTTPS answer. `django`: the ones Django sets;
@@ -108,8 +108,8 @@ enum HTTPSProbe {
     }
 
     static func headersOnce(_ ctx: StepContext, _ l: AppLayout, django: Bool, nginx: Bool, minHSTS: Int) async throws {
-        guard let r = try await get(ctx, l, path: "/myapp/"), r.status == 200 else {
-            throw StepError.verificationFailed("GET https://\(l.domain)/myapp/ did not answer 200")
+        guard let r = try await get(ctx, l, path: l.pagePath), l.pageOK(r.status) else {
+            throw StepError.verificationFailed("GET https://\(l.domain)\(l.pagePath) did not answer \(l.own == nil ? "200" : "below 400")")
         }
         var problems: [String] = []
         func want(_ name: String, _ ok: (String) -> Bool, _ what: String) {
@@ -131,7 +131,7 @@ enum HTTPSProbe {
             want("permissions-policy", { $0 == SiteFeatures.permissionsPolicy }, "\"\(SiteFeatures.permissionsPolicy)\"")
         }
         guard problems.isEmpty else { throw StepError.verificationFailed("HTTPS answer headers: " + problems.joined(separator: "; ")) }
-        ctx.log("https://\(l.domain)/myapp/ carries " + (django ? "HSTS, CSP, Referrer-Policy, X-Content-Type-Options, X-Frame-Options" : "")
+        ctx.log("https://\(l.domain)\(l.pagePath) carries " + (django ? "HSTS, CSP, Referrer-Policy, X-Content-Type-Options, X-Frame-Options" : "")
                 + (django && nginx ? " and " : "") + (nginx ? "Permissions-Policy" : ""))
     }
 }

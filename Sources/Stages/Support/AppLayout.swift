@@ -68,12 +68,21 @@ struct AppLayout: Sendable, Equatable {
     var domain: String
     var djangoVersion: String
 
+    /// The user's own project (`app_source: path`); nil for the tutorial's sample app.
+    var own: OwnProject? = nil
+
     static let projectDirName = "django-gunicorn-nginx"
-    var projectDir: String { home + "/" + Self.projectDirName }
+    var projectDir: String { own?.projectDir ?? home + "/" + Self.projectDirName }
     var venv: String { home + "/env" }
     var python: String { venv + "/bin/python" }
     var secretFile: String { home + "/.DJANGO_SECRET_KEY" }
-    var settingsFile: String { projectDir + "/project/settings.py" }
+    var settingsFile: String { own.map { $0.projectDir + "/" + $0.settingsRelative } ?? projectDir + "/project/settings.py" }
+    /// gunicorn's `wsgi_app`.
+    var wsgiApp: String { own?.wsgiApp ?? "project.wsgi:application" }
+    /// The page the verify steps request: the sample's /myapp/ (must answer 200), or a user
+    /// project's root URL (must answer below 400: a redirect to a login page counts).
+    var pagePath: String { own == nil ? "/myapp/" : "/" }
+    func pageOK(_ status: Int) -> Bool { own == nil ? status == 200 : (200 ..< 400).contains(status) }
     var manage: String { projectDir + "/manage.py" }
     /// The development config file (the gunicorn stage writes it; it stays after go-live).
     var gunicornConfig: String { projectDir + "/config/gunicorn/dev.py" }
@@ -82,18 +91,21 @@ struct AppLayout: Sendable, Equatable {
     /// follow it, so every step that manages the running gunicorn manages the same one.
     var gunicornProfile: String = "dev"
     var gunicornConfigRelative: String { "config/gunicorn/\(gunicornProfile).py" }
-    var gunicornLogDir: String { "/var/log/gunicorn" }
-    var gunicornRunDir: String { "/var/run/gunicorn" }
+    /// A user project gets directories (and a unit name) of its own app user, so that it can
+    /// run beside the sample deploy.
+    var gunicornLogDir: String { own == nil ? "/var/log/gunicorn" : "/var/log/gunicorn-\(user)" }
+    var gunicornRunDir: String { own == nil ? "/var/run/gunicorn" : "/var/run/gunicorn-\(user)" }
     var gunicornPidFile: String { gunicornRunDir + "/\(gunicornProfile).pid" }
     /// dev: one log; prod (the tutorial's prod.py): access.log and error.log.
     var gunicornLogFile: String { gunicornLogDir + (gunicornProfile == "dev" ? "/dev.log" : "/error.log") }
     /// What the running gunicorn was started/reloaded with (hashes only, no secret).
     var gunicornStateFile: String { gunicornRunDir + "/\(gunicornProfile).djdeploy-state" }
-    var gunicornUnit: String { "gunicorn-\(gunicornProfile)" }
+    var gunicornUnit: String { own == nil ? "gunicorn-\(gunicornProfile)" : "gunicorn-\(user)-\(gunicornProfile)" }
     var prodGunicornConfig: String { projectDir + "/config/gunicorn/prod.py" }
     /// This layout with the given gunicorn profile.
     func profile(_ p: String) -> AppLayout { var c = self; c.gunicornProfile = p; return c }
-    var appPort: Int { 8000 }
+    /// Input `app_port` (default 8000): where gunicorn listens on 127.0.0.1/0.0.0.0 and what nginx proxies to.
+    var appPort: Int = 8000
     var wwwRoot: String { "/var/www/\(domain)" }
     var staticRoot: String { wwwRoot + "/static" }
     var nginxSite: String { "/etc/nginx/sites-available/\(domain)" }
@@ -104,12 +116,10 @@ struct AppLayout: Sendable, Equatable {
     /// The layout from inputs plus the user's home on the target (`getent passwd`); a user that
     /// does not exist yet gets `/home/USER` (what `useradd --create-home` will make).
     static func resolve(_ ctx: StepContext) async throws -> AppLayout {
-        // TODO(app_source): the user's own project (path on the server, or git URL +
-        // requirements.txt, finding the WSGI module) is not written yet; refuse rather than
-        // deploy the sample app in its place.
+        // TODO(app_source git): clone `app_git` into the app user's home; only `path` is written.
         let source = ctx.input(.appSource) ?? "sample"
-        guard source == "sample" else {
-            throw StepError.other("app_source \(source) is not supported yet: only the tutorial's sample app (app_source: sample) can be deployed by this version")
+        guard source == "sample" || source == "path" else {
+            throw StepError.other("app_source \(source) is not supported yet: use app_source sample or path (git is not written yet)")
         }
         let user = try ctx.require(.appUser)
         let domain = try ctx.require(.domain)
@@ -124,6 +134,17 @@ struct AppLayout: Sendable, Equatable {
             if g.succeeded, !g.stdoutText.trimmed.isEmpty { group = g.stdoutText.trimmed }
         }
         var layout = AppLayout(user: user, group: group, home: home, domain: domain, djangoVersion: version)
+        if let p = ctx.input(.appPort) {
+            guard let port = Int(p), (1024 ... 65535).contains(port) else {
+                throw StepError.other("app_port \(p) is not a port number in 1024…65535")
+            }
+            layout.appPort = port
+        }
+        if source == "path" {
+            let path = try ctx.require(.appPath)
+            layout.own = try await OwnProject.discover(ctx, source: path, home: home,
+                                                       requirements: ctx.input(.appRequirements) ?? "requirements.txt")
+        }
         if r.succeeded, try await ctx.succeeds(["test", "-f", layout.prodGunicornConfig], asRoot: true) {
             layout.gunicornProfile = "prod"
         }
@@ -148,5 +169,63 @@ struct AppLayout: Sendable, Equatable {
     /// `manage.py ARGS` with the venv's python and the secret key.
     func manage(_ args: [String], timeout: Duration? = .seconds(300)) -> Command {
         withSecret([python, "manage.py"] + args, timeout: timeout)
+    }
+}
+
+extension InputKey {
+    /// The port gunicorn listens on and nginx proxies to (default 8000). Not in the answers
+    /// schema yet: set it as an input (`--set app_port=8001`).
+    static let appPort: InputKey = "app_port"
+}
+
+/// The user's own Django project (`app_source: path`): the directory on the server is copied
+/// (`cp -a`) into the app user's home as `~USER/<basename>`, so that the original stays untouched
+/// and the app user owns its copy. Everything else is found in the source: `manage.py` at its
+/// root, the settings module from manage.py's `DJANGO_SETTINGS_MODULE` default, and the WSGI
+/// module `wsgi.py` next to the settings.
+struct OwnProject: Sendable, Equatable {
+    var source: String
+    var projectDir: String
+    /// e.g. `ownsite.settings`
+    var settingsModule: String
+    /// e.g. `ownsite/settings.py`
+    var settingsRelative: String
+    /// e.g. `ownsite.wsgi:application`
+    var wsgiApp: String
+    /// relative to the project root
+    var requirements: String
+
+    var requirementsFile: String { projectDir + "/" + requirements }
+
+    /// `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "x.settings")` (either quote style).
+    static func settingsModule(inManagePy text: String) -> String? {
+        let re = /DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)['"]/
+        return text.firstMatch(of: re).map { String($0.1) }
+    }
+
+    static func discover(_ ctx: StepContext, source rawSource: String, home: String, requirements: String) async throws -> OwnProject {
+        var src = rawSource
+        while src.count > 1, src.hasSuffix("/") { src.removeLast() }
+        let name = (src as NSString).lastPathComponent
+        guard !name.isEmpty, name != "/", name != ".", name != ".." else {
+            throw StepError.other("app_path \(rawSource) does not name a project directory")
+        }
+        guard let manage = try await ctx.readFile(src + "/manage.py", asRoot: true) else {
+            throw StepError.other("\(src)/manage.py does not exist: app_path must be the Django project's root (the directory with manage.py)")
+        }
+        guard let module = settingsModule(inManagePy: String(decoding: manage, as: UTF8.self)) else {
+            throw StepError.other("\(src)/manage.py does not set DJANGO_SETTINGS_MODULE (os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"…\"))")
+        }
+        let parts = module.split(separator: ".").map(String.init)
+        let settingsRelative = parts.joined(separator: "/") + ".py"
+        guard try await ctx.succeeds(["test", "-f", src + "/" + settingsRelative], asRoot: true) else {
+            throw StepError.other("the settings module \(module) (\(src)/\(settingsRelative)) does not exist; a settings package (settings/__init__.py) is not supported")
+        }
+        let package = parts.dropLast()
+        guard !package.isEmpty, try await ctx.succeeds(["test", "-f", src + "/" + package.joined(separator: "/") + "/wsgi.py"], asRoot: true) else {
+            throw StepError.other("no wsgi.py next to \(settingsRelative) in \(src): cannot find the WSGI module")
+        }
+        return OwnProject(source: src, projectDir: home + "/" + name, settingsModule: module, settingsRelative: settingsRelative,
+                          wsgiApp: package.joined(separator: ".") + ".wsgi:application", requirements: requirements)
     }
 }
