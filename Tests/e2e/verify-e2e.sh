@@ -179,6 +179,14 @@ grep -qE '^\s*ssl_protocols' "$NGINX_CONF" || die "nginx.conf has no ssl_protoco
 # OpenSSL 3 allows TLS < 1.2 only at security level 0: lower it too, or nginx still refuses 1.1
 # (our probe would then rightly report "refused")
 sed -i -E 's/^(\s*)ssl_protocols[^;]*;/\1ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; ssl_ciphers DEFAULT:@SECLEVEL=0;/' "$NGINX_CONF"
+# the site's server block includes certbot's options, whose cipher list is TLS 1.2-only (GCM,
+# CHACHA20): no TLS 1.1 handshake can succeed with it, so that list is lowered as well
+LE_OPTIONS=/etc/letsencrypt/options-ssl-nginx.conf
+if grep -qE '^\s*ssl_ciphers' "$LE_OPTIONS" 2>/dev/null; then
+    backup "$LE_OPTIONS"
+    sed -i -E -e 's/^(\s*)ssl_ciphers[^;]*;/\1ssl_ciphers DEFAULT:@SECLEVEL=0;/' \
+        -e 's/^(\s*)ssl_protocols[^;]*;/\1ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;/' "$LE_OPTIONS"
+fi
 reload_nginx || { nginx -t; die "nginx -t failed with TLS 1.1 enabled"; }
 negative tls11 tls.protocol.tls1_1 fail B
 [[ $(jget tls11 .tls.grade) == B ]] || die "tls11: TLS grade $(jget tls11 .tls.grade), want B"
