@@ -1455,7 +1455,9 @@ if "csp.middleware.CSPMiddleware" not in MIDDLEWARE:
 {{#features_line}}
 # djdeploy site features: {{{features_line}}}
 {{/features_line}}
+{{^tokens_in_server}}
 server_tokens off;
+{{/tokens_in_server}}
 {{#redirect}}
 
 # Any other host name on port 80: close the connection without an answer.
@@ -1480,6 +1482,9 @@ server {
     listen 80;
     access_log /var/log/nginx/{{{domain}}}.access.log;
     error_log /var/log/nginx/{{{domain}}}.error.log;
+{{#tokens_in_server}}
+    server_tokens off;
+{{/tokens_in_server}}
 {{#redirect}}
 
     # Redirect HTTP to HTTPS, keeping the host name, path and query.
@@ -1508,6 +1513,9 @@ server {
     listen 443 ssl;
     access_log /var/log/nginx/{{{domain}}}.access.log;
     error_log /var/log/nginx/{{{domain}}}.error.log;
+{{#tokens_in_server}}
+    server_tokens off;
+{{/tokens_in_server}}
 
     ssl_certificate {{{cert_dir}}}/fullchain.pem;
     ssl_certificate_key {{{cert_dir}}}/privkey.pem;

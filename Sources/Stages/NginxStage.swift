@@ -34,7 +34,10 @@ enum NginxStage {
     }
 
     static func siteContext(_ l: AppLayout, static hasStatic: Bool) -> [String: any Sendable] {
-        ["domain": l.domain, "app_port": String(l.appPort), "static": hasStatic, "static_root": l.staticRoot]
+        ["domain": l.domain, "app_port": String(l.appPort), "static": hasStatic, "static_root": l.staticRoot,
+         // a user's project may share nginx with another djdeploy site: `server_tokens off` at the
+         // top of two site files is a duplicate directive, so it goes into its server blocks
+         "tokens_in_server": l.own != nil]
     }
 
     struct SiteFacts: Sendable {

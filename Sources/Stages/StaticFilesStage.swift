@@ -101,8 +101,7 @@ enum StaticFilesStage {
     static func collectedFile(_ ctx: StepContext, _ l: AppLayout) async throws -> String {
         let script = """
         cd "$1" || exit 1
-        if [ -f admin/css/base.css ]; then echo admin/css/base.css; exit 0; fi
-        find . -type f -printf '%P\\n' | LC_ALL=C sort | head -n 1
+        find . -type f -size +0 -printf '%s %P\\n' | LC_ALL=C sort -k1,1n -k2 | head -n 1 | cut -d' ' -f2-
         """
         let r = try await ctx.run(Command(["sh", "-c", script, "sh", l.staticRoot], asRoot: true), allowFailure: true)
         let rel = r.stdoutText.trimmed
@@ -128,8 +127,9 @@ enum StaticFilesStage {
             jsPath = Self.jsPath
             want = SHA256.hex(try templates.renderData("sample-app/static/js/greenlight.js", DjangoStage.sampleContext(l)))
         } else {
-            // own project: a file collectstatic produced — Django admin's stylesheet when the
-            // admin is installed, else the first file under STATIC_ROOT (sorted)
+            // own project: a file collectstatic produced — the smallest non-empty one under
+            // STATIC_ROOT (ties by name): the probe keeps only the last 200 lines of output, so a
+            // large file (admin's base.css) would push the response headers out of it
             let rel = try await collectedFile(ctx, l)
             jsPath = "/static/" + rel
             guard let data = try await ctx.readFile(l.staticRoot + "/" + rel, asRoot: true) else {
