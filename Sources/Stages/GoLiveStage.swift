@@ -79,7 +79,7 @@ enum GoLiveStage {
 
     static func prodContext(_ l: AppLayout, systemd: Bool) -> [String: any Sendable] {
         let p = l.profile("prod")
-        return ["wsgi_app": "project.wsgi:application", "bind": "127.0.0.1:\(l.appPort)",
+        return ["wsgi_app": l.wsgiApp, "bind": "127.0.0.1:\(l.appPort)",
                 "access_log": p.gunicornLogDir + "/access.log", "error_log": p.gunicornLogFile,
                 "pid_file": p.gunicornPidFile, "daemon": !systemd]
     }
@@ -142,8 +142,8 @@ enum GoLiveStage {
                 case .stopped: return .needsChange("gunicorn (prod.py) is not running")
                 case .stale(let pid, _): return .needsChange("gunicorn (prod.py, pid \(pid)) runs older code or settings")
                 case .current(let pid):
-                    guard let r = try await Facts.http(ctx, url: "http://127.0.0.1:\(prod.appPort)/myapp/", host: prod.domain), r.status == 200 else {
-                        return .needsChange("gunicorn (prod.py, pid \(pid)) runs but /myapp/ does not answer 200")
+                    guard let r = try await Facts.http(ctx, url: "http://127.0.0.1:\(prod.appPort)\(prod.pagePath)", host: prod.domain), prod.pageOK(r.status) else {
+                        return .needsChange("gunicorn (prod.py, pid \(pid)) runs but \(prod.pagePath) does not answer \(prod.own == nil ? "200" : "below 400")")
                     }
                     return .satisfied("gunicorn (prod.py, pid \(pid)) runs the current code and settings on 127.0.0.1:\(prod.appPort)")
                 }

@@ -39,6 +39,7 @@ public struct Answers: Sendable, Hashable {
     public static let topLevelKeys = [
         "target", "profile", "domain", "email", "server_ip", "app", "django_version", "acme_server",
         "dns_resolver", "firewall", "hsts_final_seconds", "app_user", "operator_cidr", "static_ip",
+        "app_port",
     ]
     public static let targetKeys = ["host", "port", "user", "identity_file", "known_hosts_file",
                                     "accept_new_host_key", "jump_host"]
@@ -133,7 +134,7 @@ public struct Answers: Sendable, Hashable {
             let simple: [(String, InputKey)] = [
                 ("domain", .domain), ("email", .email), ("server_ip", .serverIP), ("django_version", .djangoVersion),
                 ("acme_server", .acmeServer), ("dns_resolver", .dnsResolver), ("hsts_final_seconds", .hstsFinalSeconds),
-                ("app_user", .appUser), ("operator_cidr", .operatorCIDR),
+                ("app_user", .appUser), ("operator_cidr", .operatorCIDR), ("app_port", .appPort),
             ]
             for (name, key) in simple {
                 guard let n = e[name] else { continue }

@@ -30,6 +30,8 @@ public struct InputKey: RawRepresentable, Hashable, Codable, Sendable, Comparabl
     public static let appPath: InputKey = "app_path"
     public static let appGit: InputKey = "app_git"
     public static let appRequirements: InputKey = "app_requirements"
+    /// The port gunicorn listens on and nginx proxies to (another site's gunicorn may hold 8000).
+    public static let appPort: InputKey = "app_port"
     /// `manual`, `aws` or `ufw`.
     public static let firewallProvider: InputKey = "firewall_provider"
     public static let awsSecurityGroupID: InputKey = "aws_security_group_id"
@@ -51,7 +53,7 @@ public struct InputKey: RawRepresentable, Hashable, Codable, Sendable, Comparabl
         .domain: .domain, .email: .email, .serverIP: .ipAddress, .djangoVersion: .djangoVersion,
         .acmeServer: .url, .dnsResolver: .resolver, .hstsFinalSeconds: .integer(0 ... 63_072_000),
         .appUser: .unixUser, .appSource: .choice(["sample", "path", "git"]), .appPath: .absolutePath,
-        .appGit: .gitURL, .appRequirements: .relativePath,
+        .appGit: .gitURL, .appRequirements: .relativePath, .appPort: .integer(1024 ... 65535),
         .firewallProvider: .choice(["manual", "aws", "ufw"]),
         .awsSecurityGroupID: .awsSecurityGroupID, .awsRegion: .awsRegion, .awsEndpointURL: .url,
         .operatorCIDR: .cidr, .staticIPProvider: .choice(["manual", "aws"]), .awsInstanceID: .awsInstanceID,
@@ -60,7 +62,7 @@ public struct InputKey: RawRepresentable, Hashable, Codable, Sendable, Comparabl
         .domain: "Domain", .email: "E-mail (Let's Encrypt)", .serverIP: "Server IP",
         .djangoVersion: "Django version", .acmeServer: "ACME server", .dnsResolver: "DNS resolver",
         .hstsFinalSeconds: "Final HSTS max-age (s)", .appUser: "App user", .appSource: "App source",
-        .appPath: "App path on server", .appGit: "App git URL", .appRequirements: "requirements file",
+        .appPath: "App path on server", .appGit: "App git URL", .appRequirements: "requirements file", .appPort: "App port (gunicorn)",
         .firewallProvider: "Firewall provider", .awsSecurityGroupID: "AWS security group",
         .awsRegion: "AWS region", .awsEndpointURL: "AWS endpoint URL", .operatorCIDR: "Operator network",
         .staticIPProvider: "Static IP provider", .awsInstanceID: "AWS instance id",
@@ -69,7 +71,7 @@ public struct InputKey: RawRepresentable, Hashable, Codable, Sendable, Comparabl
     /// Defaults used when an input is not given.
     public static let defaults: [InputKey: String] = [
         .djangoVersion: "3.2", .hstsFinalSeconds: "2592000", .appUser: "django", .appSource: "sample",
-        .firewallProvider: "manual", .appRequirements: "requirements.txt",
+        .firewallProvider: "manual", .appRequirements: "requirements.txt", .appPort: "8000",
         .staticIPProvider: "manual",
     ]
 

@@ -172,12 +172,6 @@ struct AppLayout: Sendable, Equatable {
     }
 }
 
-extension InputKey {
-    /// The port gunicorn listens on and nginx proxies to (default 8000). Not in the answers
-    /// schema yet: set it as an input (`--set app_port=8001`).
-    static let appPort: InputKey = "app_port"
-}
-
 /// The user's own Django project (`app_source: path`): the directory on the server is copied
 /// (`cp -a`) into the app user's home as `~USER/<basename>`, so that the original stays untouched
 /// and the app user owns its copy. Everything else is found in the source: `manage.py` at its

@@ -12,7 +12,7 @@ struct FileSpec: Sendable {
 }
 
 enum StepKit {
-    static let appInputs: [InputKey] = [.appUser, .domain, .djangoVersion, .appSource, .appPath]
+    static let appInputs: [InputKey] = [.appUser, .domain, .djangoVersion, .appSource, .appPath, .appPort]
 
     /// Which of `files` differ from the target (content, mode, owner or group).
     static func differing(_ ctx: StepContext, _ files: [FileSpec]) async throws -> [String] {
