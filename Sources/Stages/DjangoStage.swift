@@ -68,7 +68,10 @@ enum DjangoStage {
         let (check, plan, verify) = (step.check, step.plan, step.verify)
         s.check = { ctx in
             let l = try await AppLayout.resolve(ctx)
-            if let own = l.own { return .satisfied("own project: \(own.source) is deployed (copied to \(own.projectDir)), not the tutorial's sample app") }
+            if let own = l.own {
+                let how = own.gitURL.map { "\($0) is deployed (cloned to \(own.projectDir))" } ?? "\(own.source) is deployed (copied to \(own.projectDir))"
+                return .satisfied("own project: \(how), not the tutorial's sample app")
+            }
             return try await check(ctx)
         }
         s.plan = { ctx in
@@ -86,32 +89,44 @@ enum DjangoStage {
 
     /// `app_source: path`: the project directory on the server is copied once (`cp -a`) into the
     /// app user's home and given to the app user; the original is never changed. Later changes to
-    /// the original are not copied again (remove the copy to take a new one). Sample: a noop.
+    /// the original are not copied again (remove the copy to take a new one).
+    /// `app_source: git`: git from apt, then `git clone URL ~USER/<repo>` as the app user (once;
+    /// not pulled again). Sample: a noop.
     static func ownProject() -> StepDefinition {
         StepDefinition(
-            id: "django.own-project", title: "Own project copied into the app user's home", needsRoot: true,
-            reads: StepKit.appInputs + [.appPath, .appRequirements],
+            id: "django.own-project", title: "Own project copied (or cloned) into the app user's home", needsRoot: true,
+            reads: StepKit.appInputs + [.appGit, .appRequirements],
             check: { ctx in
-                let l = try await AppLayout.resolve(ctx)
+                let l = try await AppLayout.resolve(ctx, allowUncloned: true)
                 guard let own = l.own else { return .satisfied("sample app: the project is created by django.project") }
                 guard try await ctx.succeeds(["test", "-f", own.projectDir + "/manage.py"], asRoot: true) else {
-                    return .needsChange("\(own.projectDir) does not hold a copy of \(own.source) yet")
+                    return .needsChange("\(own.projectDir) does not hold \(own.gitURL.map { "a clone of \($0)" } ?? "a copy of \(own.source)") yet")
                 }
                 let r = try await ctx.run(Command(["find", own.projectDir, "!", "-user", l.user, "-print", "-quit"], asRoot: true))
                 if !r.stdoutText.trimmed.isEmpty { return .needsChange("\(r.stdoutText.trimmed) is not owned by \(l.user)") }
                 return .satisfied("\(own.projectDir) holds the project (settings \(own.settingsModule), WSGI \(own.wsgiApp)), owned by \(l.user)")
             },
             plan: { ctx in
-                let l = try await AppLayout.resolve(ctx)
+                let l = try await AppLayout.resolve(ctx, allowUncloned: true)
                 guard let own = l.own else { return StepPlan() }
                 var actions: [PlannedAction] = []
-                if !(try await ctx.succeeds(["test", "-e", own.projectDir], asRoot: true)) {
-                    actions.append(.command(Command(["cp", "-a", "--", own.source, own.projectDir], asRoot: true)))
+                var notes: [String] = []
+                let exists = try await ctx.succeeds(["test", "-e", own.projectDir], asRoot: true)
+                if let url = own.gitURL {
+                    if !exists {
+                        actions += try await Apt.plan(ctx, ["git", "ca-certificates"]).actions
+                        actions.append(.command(l.asApp(["git", "clone", "--", url, own.projectDir], timeout: .seconds(600))))
+                    }
+                    notes.append("cloned once as \(l.user) (a private repository needs credentials the app user has); not pulled again")
+                } else {
+                    if !exists { actions.append(.command(Command(["cp", "-a", "--", own.source, own.projectDir], asRoot: true))) }
+                    notes.append("\(own.source) itself is not changed; settings go into the managed block of the copy's \(own.settingsRelative)")
                 }
                 actions.append(.command(Command(["chown", "-R", "\(l.user):\(l.group)", "--", own.projectDir], asRoot: true)))
-                return StepPlan(actions: actions, notes: ["\(own.source) itself is not changed; settings go into the managed block of the copy's \(own.settingsRelative)"])
+                return StepPlan(actions: actions, notes: notes)
             },
             verify: { ctx in
+                // discovery must succeed now (manage.py, settings, wsgi.py)
                 let l = try await AppLayout.resolve(ctx)
                 guard let own = l.own else { return }
                 for rel in ["manage.py", own.settingsRelative] {

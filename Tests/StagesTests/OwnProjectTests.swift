@@ -40,7 +40,7 @@ struct OwnProjectTests {
     }
 
     /// The fixture, file by file, to `source` on the server (owned by root: the app user gets a copy).
-    func upload(_ r: SystemRunner) async throws {
+    func upload(_ r: SystemRunner, to dest: String = OwnProjectTests.source) async throws {
         let fm = FileManager.default
         guard let walker = fm.enumerator(atPath: Self.fixtureDir) else { throw StepError.other("no fixture at \(Self.fixtureDir)") }
         var files: [String] = []
@@ -51,7 +51,7 @@ struct OwnProjectTests {
         }
         #expect(files.contains("manage.py") && files.contains("ownsite/wsgi.py"))
         for rel in files.sorted() {
-            let path = Self.source + "/" + rel
+            let path = dest + "/" + rel
             _ = try await sh(r, "mkdir -p -- \"$(dirname -- \"$1\")\"", [path])
             let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixtureDir + "/" + rel))
             _ = try await r.writeFile(path, contents: data, mode: rel == "manage.py" ? 0o755 : 0o644, owner: "root", group: "root",
@@ -149,5 +149,69 @@ struct OwnProjectTests {
 
         try await cleanup(r)
         #expect(!(try await sh(r, "test -e \"$1\"", ["/etc/nginx/sites-enabled/\(Self.domain)"]).succeeded))
+    }
+
+    /// `app_source: git`: the fixture as a git repository on the server (a bare repo under /srv,
+    /// owned by the app user `owngit`, cloned by path), deployed by the django and gunicorn stages on
+    /// port 8002; a second run is all noops.
+    @Test(.timeLimit(.minutes(15)))
+    func deploysFromGitThenNoop() async throws {
+        let r = try Fixture.runner()
+        defer { Task { await r.shutdown() } }
+        let user = "owngit", domain = "owngit.test", repo = "/srv/djdeploy-own-git/ownsite.git"
+        @Sendable func clean() async throws {
+            _ = try await sh(r, """
+            p=$(cat "/var/run/gunicorn-$1/dev.pid" 2>/dev/null) && kill -TERM "$p" 2>/dev/null && sleep 1
+            id "$1" >/dev/null 2>&1 && userdel -r "$1" 2>/dev/null
+            rm -rf "/home/$1" "/var/run/gunicorn-$1" "/var/log/gunicorn-$1" /srv/djdeploy-own-git "$2"
+            exit 0
+            """, [user, Self.source + "-git-src"])
+        }
+        try await clean()
+        // the fixture into a git repository (git from apt when missing)
+        let src = Self.source + "-git-src"
+        try await upload(r, to: src)
+        let made = try await sh(r, """
+        set -e
+        command -v git >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q git >/dev/null
+        cd "$1"
+        git init -q -b main . && git add -A
+        git -c user.name=djdeploy -c user.email=test@example.invalid commit -q -m fixture
+        mkdir -p "$(dirname "$2")" && git clone -q --bare "$1" "$2"
+        chmod -R a+rX "$(dirname "$2")"
+        # git refuses to read a local repository owned by another user (safe.directory): the
+        # app user is made here and owns the repository (a real app_git is an https/ssh URL)
+        useradd --system --create-home --home-dir "/home/$3" --shell /usr/sbin/nologin --user-group "$3"
+        chown -R "$3:$3" "$(dirname "$2")"
+        """, [src, repo, user])
+        #expect(made.succeeded, "\(made.stderrText)")
+
+        let env = StageEnvironment()
+        let deployment = Deployment(stages: [DjangoStage.make(env), GunicornStage.make(env)])
+        let inputs = ["domain": domain, "app_user": user, "django_version": "4.2", "app_source": "git", "app_git": repo,
+                      "app_port": "8002"]
+        func rt(_ log: Locked<[String]>) -> WizardRuntime {
+            WizardRuntime(deployment: deployment, state: WizardState(deployment: deployment, profile: "own-git-test", inputs: inputs),
+                          store: nil, runner: r, events: { e in
+                              if case .stepFinished(let rec) = e {
+                                  log.withValue { $0.append("\(rec.id): \(rec.status) \(rec.noopReason ?? rec.error ?? "")") }
+                              }
+                          })
+        }
+        let log1 = Locked<[String]>([])
+        let rt1 = rt(log1)
+        let res1 = await rt1.run()
+        #expect(res1 == .finished(.completed), "\(log1.value.joined(separator: "\n"))")
+        let page = try await sh(r, "curl -sS -m 5 -H 'Host: \(domain)' http://127.0.0.1:8002/")
+        #expect(page.stdoutText.contains("own project works"), "\(page.stdoutText) \(page.stderrText)")
+        let origin = try await sh(r, "runuser -u \"$2\" -- git -C \"$1\" remote get-url origin", ["/home/\(user)/ownsite", user])
+        #expect(origin.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == repo)
+
+        let log2 = Locked<[String]>([])
+        let rt2 = rt(log2)
+        #expect(await rt2.run() == .finished(.completed))
+        let changed = await rt2.state.allSteps.filter { $0.status != .succeeded || $0.noopReason == nil }
+        #expect(changed.isEmpty, "second run changed: \(log2.value.joined(separator: "\n"))")
+        try await clean()
     }
 }

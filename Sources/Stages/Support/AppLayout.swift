@@ -116,10 +116,15 @@ struct AppLayout: Sendable, Equatable {
     /// The layout from inputs plus the user's home on the target (`getent passwd`); a user that
     /// does not exist yet gets `/home/USER` (what `useradd --create-home` will make).
     static func resolve(_ ctx: StepContext) async throws -> AppLayout {
-        // TODO(app_source git): clone `app_git` into the app user's home; only `path` is written.
+        try await resolve(ctx, allowUncloned: false)
+    }
+
+    /// `allowUncloned`: for `app_source: git`, a layout even before the clone exists (for the step
+    /// that clones); every other step fails with that reason until the clone is there.
+    static func resolve(_ ctx: StepContext, allowUncloned: Bool) async throws -> AppLayout {
         let source = ctx.input(.appSource) ?? "sample"
-        guard source == "sample" || source == "path" else {
-            throw StepError.other("app_source \(source) is not supported yet: use app_source sample or path (git is not written yet)")
+        guard ["sample", "path", "git"].contains(source) else {
+            throw StepError.other("app_source \(source) is not supported: use sample, path or git")
         }
         let user = try ctx.require(.appUser)
         let domain = try ctx.require(.domain)
@@ -140,10 +145,23 @@ struct AppLayout: Sendable, Equatable {
             }
             layout.appPort = port
         }
+        let requirements = ctx.input(.appRequirements) ?? "requirements.txt"
         if source == "path" {
             let path = try ctx.require(.appPath)
-            layout.own = try await OwnProject.discover(ctx, source: path, home: home,
-                                                       requirements: ctx.input(.appRequirements) ?? "requirements.txt")
+            layout.own = try await OwnProject.discover(ctx, source: path, home: home, requirements: requirements)
+        } else if source == "git" {
+            let url = try ctx.require(.appGit)
+            let dir = home + "/" + OwnProject.repoName(url)
+            if try await ctx.succeeds(["test", "-f", dir + "/manage.py"], asRoot: true) {
+                var own = try await OwnProject.discover(ctx, source: dir, home: home, requirements: requirements)
+                own.gitURL = url
+                layout.own = own
+            } else if allowUncloned {
+                layout.own = OwnProject(source: dir, projectDir: dir, settingsModule: "", settingsRelative: "", wsgiApp: "",
+                                        requirements: requirements, gitURL: url)
+            } else {
+                throw StepError.other("\(url) is not cloned into \(dir) yet (django.own-project clones it), or its root has no manage.py")
+            }
         }
         if r.succeeded, try await ctx.succeeds(["test", "-f", layout.prodGunicornConfig], asRoot: true) {
             layout.gunicornProfile = "prod"
@@ -188,6 +206,18 @@ struct OwnProject: Sendable, Equatable {
     var wsgiApp: String
     /// relative to the project root
     var requirements: String
+    /// `app_source: git`: cloned into `projectDir` (which is then also `source`).
+    var gitURL: String? = nil
+    var isCloned: Bool { !settingsRelative.isEmpty }
+
+    /// The clone's directory name: the URL's last path component without `.git`.
+    static func repoName(_ url: String) -> String {
+        var u = url
+        while u.hasSuffix("/") { u.removeLast() }
+        var name = String(u.split(whereSeparator: { $0 == "/" || $0 == ":" }).last ?? "app")
+        if name.hasSuffix(".git") { name.removeLast(4) }
+        return name.isEmpty || name == "." || name == ".." ? "app" : name
+    }
 
     var requirementsFile: String { projectDir + "/" + requirements }
 
