@@ -71,6 +71,7 @@ struct RunCommand: AsyncParsableCommand {
         let yes = self.yes
         let verbose = self.verbose
         let printer = EventPrinter(verbose: verbose, lang: lang)
+        printer.order = session.state.stepIDs(in: scope)
         let runtime = session.makeRuntime(
             runner: runner, localRunner: local,
             confirm: { id, text in
@@ -159,6 +160,13 @@ final class EventPrinter: @unchecked Sendable {
     let lang: Language
     private let lock = NSLock()
     private var started: [StepID: Date] = [:]
+    /// The steps in scope, in order: "(n/N)" progress on every step line.
+    var order: [StepID] = []
+
+    func progress(_ id: StepID) -> String {
+        guard let i = order.firstIndex(of: id) else { return "" }
+        return Console.dim("(\(i + 1)/\(order.count)) ")
+    }
 
     init(verbose: Bool, lang: Language) {
         self.verbose = verbose
@@ -171,7 +179,7 @@ final class EventPrinter: @unchecked Sendable {
         switch event {
         case .stepStarted(let id, let mode):
             lock.withLock { started[id] = Date() }
-            Console.out("\(Console.glyph(.running)) \(Console.bold(id.rawValue))\(mode == .checkThenApply ? "" : " (apply)")")
+            Console.out("\(Console.glyph(.running)) \(progress(id))\(Console.bold(id.rawValue))\(mode == .checkThenApply ? "" : " (apply)")")
         case .stepOutput(_, let line):
             if verbose { Console.out(Console.dim("    │ ") + line) }
         case .stepFinished(let rec):
