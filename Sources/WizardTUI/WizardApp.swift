@@ -657,12 +657,13 @@ public final class WizardApp: TUIApp {
         rebuildForm()
     }
 
-    /// Steps in `scope` that read an input with neither a value nor a default.
+    /// Inputs that steps in `scope` need (`InputKey.isRequired`: provider-specific inputs only
+    /// with their provider) and that have neither a value nor a default — the same rule as the CLI.
     func missingInputs(_ scope: RunScope) -> [InputKey] {
         var out: [InputKey] = []
         for id in state.stepIDs(in: scope) {
             guard let s = state.step(id), s.status.isRunnable || scope.recheckSucceeded else { continue }
-            for k in deployment.step(id)?.reads ?? [] where state.inputs[k.rawValue] == nil && InputKey.defaults[k] == nil && !out.contains(k) {
+            for k in deployment.step(id)?.reads ?? [] where state.inputs[k.rawValue] == nil && k.isRequired(given: state.inputs) && !out.contains(k) {
                 out.append(k)
             }
         }

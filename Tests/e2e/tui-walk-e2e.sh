@@ -93,10 +93,12 @@ while :; do
         sleep 0.5
         continue
     fi
-    if ((shot_fw == 0)) && grep -qE '✔ firewall' <<<"$s"; then echo "$s" > "$SHOTS/02-firewall-done.txt"; shot_fw=1; fi
-    if ((shot_nginx == 0)) && grep -qE '✔ nginx' <<<"$s"; then echo "$s" > "$SHOTS/03-nginx-done.txt"; shot_nginx=1; say "nginx stage done after $(($(date +%s) - start)) s"; fi
+    # stage rows are "│ ✔ NAME … TIME" ("▶" instead of the space when selected); step rows are indented
+    if ((shot_fw == 0)) && grep -qE '^│.✔ firewall +[0-9]' <<<"$s"; then echo "$s" > "$SHOTS/02-firewall-done.txt"; shot_fw=1; fi
+    if ((shot_nginx == 0)) && grep -qE '^│.✔ nginx +[0-9]' <<<"$s"; then echo "$s" > "$SHOTS/03-nginx-done.txt"; shot_nginx=1; say "nginx stage done after $(($(date +%s) - start)) s"; fi
     grep -q "Stages 12/12" <<<"$s" && break
     if grep -qE '✘ [a-z-]+ ' <<<"$s"; then die "a stage failed on screen"; fi
+    if grep -q 'missing input' <<<"$s"; then die "the wizard asks for inputs the answers file gives or that are optional"; fi
     (($(date +%s) - start > 600)) && die "the deploy did not finish in 600 s"
     sleep 0.5
 done
