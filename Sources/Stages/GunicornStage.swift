@@ -235,6 +235,12 @@ enum GunicornStage {
             },
             verify: { ctx in
                 let l = try await AppLayout.resolve(ctx)
+                // Our own gunicorn must be the one running: another program on the port would
+                // answer the HTTP check while ours exited at once (address already in use).
+                let systemd = try await Facts.hasSystemd(ctx)
+                if case .stopped = try await state(ctx, l, systemd: systemd) {
+                    throw StepError.verificationFailed("gunicorn exited right after it started: is port \(l.appPort) taken by another program? (`ss -ltnp 'sport = :\(l.appPort)'`; see \(l.gunicornLogDir))")
+                }
                 try await verifyApp(ctx, l, port: l.appPort)
                 try await extraVerify?(ctx, l)
             })

@@ -55,7 +55,16 @@ struct StagesIntegrationTests {
     /// Removes what the stages create (not the packages), stops gunicorn and nginx.
     func reset(_ r: SystemRunner) async throws {
         let script = """
-        p=$(cat /var/run/gunicorn/dev.pid 2>/dev/null) && kill -TERM "$p" 2>/dev/null && sleep 1
+        # whatever gunicorn a deploy left (dev or prod: the sample deploy of the e2e scripts uses
+        # the same port) must go, or this test's gunicorn cannot bind 127.0.0.1:8000
+        for f in /var/run/gunicorn/dev.pid /var/run/gunicorn/prod.pid; do
+          p=$(cat "$f" 2>/dev/null) && kill -TERM "$p" 2>/dev/null
+        done
+        # and a gunicorn whose pid file is gone (another test removed /var/run/gunicorn)
+        for p in $(ss -ltnpH 'sport = :8000' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+          grep -q gunicorn "/proc/$p/cmdline" 2>/dev/null && kill -TERM "$p" 2>/dev/null
+        done
+        for i in $(seq 50); do ss -ltn 'sport = :8000' | grep -q LISTEN || break; sleep 0.1; done
         if [ -f /run/nginx.pid ]; then service nginx stop >/dev/null 2>&1 || true; fi
         id "$1" >/dev/null 2>&1 && userdel -r "$1" 2>/dev/null
         rm -rf "/home/$1" /var/run/gunicorn /var/log/gunicorn "/var/www/$2" \
@@ -68,7 +77,9 @@ struct StagesIntegrationTests {
 
     func stopServices(_ r: SystemRunner) async throws {
         _ = try await sh(r, """
-        p=$(cat /var/run/gunicorn/dev.pid 2>/dev/null) && kill -TERM "$p" 2>/dev/null
+        for f in /var/run/gunicorn/dev.pid /var/run/gunicorn/prod.pid; do
+          p=$(cat "$f" 2>/dev/null) && kill -TERM "$p" 2>/dev/null
+        done
         if [ -f /run/nginx.pid ]; then service nginx stop >/dev/null 2>&1; fi
         exit 0
         """)

@@ -74,8 +74,9 @@ cleanup() {
         reload_nginx >/dev/null 2>&1
         hup_gunicorn >/dev/null 2>&1
     fi
-    if [[ $NGINX_WAS_RUNNING == 0 && ${DJ_VERIFY_KEEP_RUNNING:-0} != 1 ]]; then
-        # leave the machine as deploy-e2e left it: nginx and gunicorn stopped
+    if [[ ${DJ_VERIFY_KEEP_RUNNING:-0} != 1 ]]; then
+        # the last script to use the deployed site: leave nginx and gunicorn stopped, so that
+        # nothing holds port 8000 for the next test run (the Swift integration tests deploy too)
         [[ -s $GUNICORN_PIDFILE ]] && kill -TERM "$(cat "$GUNICORN_PIDFILE")" 2>/dev/null
         [[ -s /run/nginx.pid ]] && kill -QUIT "$(cat /run/nginx.pid)" 2>/dev/null
     fi
