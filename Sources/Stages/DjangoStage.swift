@@ -288,9 +288,11 @@ enum DjangoStage {
 
     /// What a complete install has beyond its metadata: the console scripts and importable
     /// modules. Empty when the install is whole.
+    /// (`python -B`: this check runs as root and must not leave root-owned `.pyc` files in the
+    /// app user's venv, which a later pip run as the app user could not replace.)
     static func brokenInstall(_ ctx: StepContext, _ l: AppLayout) async throws -> [String] {
         let script = "for b in django-admin gunicorn; do [ -x \"$1/bin/$b\" ] || echo \"$1/bin/$b is missing\"; done; " +
-            "\"$1/bin/python\" -c 'import django, gunicorn.app.wsgiapp, csp' 2>/dev/null || echo 'django, gunicorn (with its dependencies) or csp cannot be imported'"
+            "\"$1/bin/python\" -B -c 'import django, gunicorn.app.wsgiapp, csp' 2>/dev/null || echo 'django, gunicorn (with its dependencies) or csp cannot be imported'"
         let r = try await ctx.run(["sh", "-c", script, "sh", l.venv], asRoot: true, allowFailure: true)
         return r.stdoutText.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
