@@ -370,13 +370,24 @@ enum DjangoStage {
                 for p in [l.manage, l.settingsFile, l.projectDir + "/project/wsgi.py"] {
                     if !(try await ctx.succeeds(["test", "-f", p], asRoot: true)) { return .needsChange("\(p) does not exist") }
                 }
+                if try await ctx.succeeds(["grep", "-q", "^SECRET_KEY = ", l.settingsFile], asRoot: true) {
+                    return .needsChange("settings.py still has startproject's hard-coded SECRET_KEY")
+                }
                 return .satisfied("the project exists in \(l.projectDir)")
             },
             plan: { ctx in
                 let l = try await AppLayout.resolve(ctx)
+                // startproject refuses to write over files it made before: a run killed half-way
+                // leaves a partial project, which is removed first (only startproject's own output)
+                let script = """
+                cd "$1" || exit 1
+                if [ -f manage.py ] && [ -f project/settings.py ] && [ -f project/wsgi.py ]; then exit 0; fi
+                rm -rf manage.py project
+                exec "$2" startproject project "$1"
+                """
                 return StepPlan(actions: [
                     .command(l.asApp(["mkdir", "-p", l.projectDir])),
-                    .command(l.asApp([l.venv + "/bin/django-admin", "startproject", "project", l.projectDir], timeout: .seconds(120))),
+                    .command(l.asApp(["sh", "-c", script, "sh", l.projectDir, l.venv + "/bin/django-admin"], timeout: .seconds(120))),
                     // the generated file carries a hard-coded insecure key: replace that line by a comment
                     .command(l.asApp([l.python, "-c", stripSecretScript, l.settingsFile])),
                 ])
