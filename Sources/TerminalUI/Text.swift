@@ -43,10 +43,10 @@ public enum TextWrap {
             while i < g.count {
                 let c = g[i]
                 if c.ch == " " { lastBreak = i + 1; lastBreakEnd = i }
-                else if c.w == 2 && i > start { lastBreak = i; lastBreakEnd = i }
+                else if c.w == 2 && i > start && !closing(c.ch) { lastBreak = i; lastBreakEnd = i }
                 if used + c.w > width { break }
                 used += c.w
-                if c.w == 2 { lastBreak = i + 1; lastBreakEnd = i + 1 }
+                if c.w == 2 && !(i + 1 < g.count && closing(g[i + 1].ch)) { lastBreak = i + 1; lastBreakEnd = i + 1 }
                 i += 1
             }
             if i >= g.count { rows.append(start..<g.count); break }
@@ -76,6 +76,9 @@ public enum TextWrap {
             return Line(spans)
         }
     }
+
+    /// CJK punctuation that must not start a row (it stays with the character before it).
+    static func closing(_ c: Character) -> Bool { "，。、；：！？）」』】》〉".contains(c) }
 
     /// Cuts `text` to at most `width` columns, ending with `ellipsis` when it was cut.
     public static func truncate(_ text: String, width: Int, ellipsis: String = "…") -> String {

@@ -186,6 +186,109 @@ public enum StringKey: String, Sendable, CaseIterable, Hashable {
     case runStepFailed = "run.step-failed"
     case runStepInterrupted = "run.step-interrupted"
     case runSignal = "run.signal"
+
+    // TUI (WizardTUI): screens, notices, plan, transcript, training mode
+    case resumeBannerFailed = "prompt.resume.banner-failed"
+    case agoSeconds = "time.ago-seconds"
+    case agoMinutes = "time.ago-minutes"
+    case agoHours = "time.ago-hours"
+    case agoDays = "time.ago-days"
+    case bannerNoStages = "bar.no-stages"
+    case outputLive = "output.live"
+    case outputTranscript = "output.transcript"
+    case outputLines = "output.lines"
+    case outputFollow = "output.follow"
+    case outputPaused = "output.paused"
+    case outputMatches = "output.matches"
+    case outputDropped = "output.dropped"
+    case outputRun = "output.run"
+    case outputRetry = "output.retry"
+    case outputScopeStage = "output.scope-stage"
+    case outputScopeAll = "output.scope-all"
+    case outputApplyWithoutCheck = "output.apply-without-check"
+    case outputStepNoop = "output.step-noop"
+    case outputStepDone = "output.step-done"
+    case outputStepInterrupted = "output.step-interrupted"
+    case outputDone = "output.done"
+    case outputStopped = "output.stopped"
+    case noticeDone = "notice.done"
+    case noticeInterrupted = "notice.interrupted"
+    case noticeNothingToDo = "notice.nothing-to-do"
+    case noticeFailedRetry = "notice.failed-retry"
+    case noticeCancelling = "notice.cancelling"
+    case noticeSkipped = "notice.skipped"
+    case noticeNothingToSkip = "notice.nothing-to-skip"
+    case noticeStageRunning = "notice.stage-running"
+    case noticeNothingToRetry = "notice.nothing-to-retry"
+    case noticeInputSet = "notice.input-set"
+    case inputsNone = "inputs.none"
+    case inputsHidden = "inputs.hidden"
+    case inputsDefault = "inputs.default"
+    case planPlanning = "plan.planning"
+    case planTitle = "plan.title"
+    case planFromLiveChecks = "plan.live"
+    case planCannotCheck = "plan.cannot-check"
+    case planNothingToDo = "plan.nothing-to-do"
+    case planNeedsChange = "plan.needs-change"
+    case planAsRoot = "plan.as-root"
+    case planUnchanged = "plan.unchanged"
+    case planFile = "plan.file"
+    case planFileNew = "plan.file-new"
+    case planNoSteps = "plan.no-steps"
+    case logNone = "log.none"
+    case logEmpty = "log.empty"
+    case logAsRoot = "log.as-root"
+    case logEarlier = "log.earlier"
+    case lessonStepsIntro = "lesson.steps-intro"
+    case lessonInputs = "lesson.inputs"
+    case lessonInputsEdit = "lesson.inputs-edit"
+    case glyphLegendDone = "help.legend-done"
+    case helpTraining = "help.training"
+    case keyTrainRun = "key.train-run"
+    case keyTrainNext = "key.train-next"
+    case keyTrainType = "key.train-type"
+    case keyTrainLeave = "key.train-leave"
+    case helpTrainContinue = "help.train-continue"
+    case helpTrainType = "help.train-type"
+    case helpTrainSkip = "help.train-skip"
+    case helpTrainLeave = "help.train-leave"
+    case trainTitle = "train.title"
+    case trainPlanning = "train.planning"
+    case trainStep = "train.step"
+    case trainWillRun = "train.will-run"
+    case trainNothingToRun = "train.nothing-to-run"
+    case trainFromLesson = "train.from-lesson"
+    case trainPromptEnter = "train.prompt-enter"
+    case trainPromptNoCommand = "train.prompt-no-command"
+    case trainTypeHere = "train.type-here"
+    case trainMatch = "train.match"
+    case trainMismatch = "train.mismatch"
+    case trainYouTyped = "train.you-typed"
+    case trainFirstDifference = "train.first-difference"
+    case trainRetryOrRun = "train.retry-or-run"
+    case trainAllTyped = "train.all-typed"
+    case trainNoCommand = "train.no-command"
+    case trainAfterOK = "train.after-ok"
+    case trainAfterFailed = "train.after-failed"
+    case trainLookYourself = "train.look-yourself"
+    case trainNextStep = "train.next-step"
+    case trainAgain = "train.again"
+    case trainWalkDone = "train.walk-done"
+    case trainLeft = "train.left"
+    case trainNoServerTitle = "train.no-server"
+    case trainHintFirewall = "train.hint.firewall"
+    case trainHintStaticIP = "train.hint.static-ip"
+    case trainHintDNS = "train.hint.dns"
+    case trainHintDjango = "train.hint.django"
+    case trainHintGunicorn = "train.hint.gunicorn"
+    case trainHintNginx = "train.hint.nginx"
+    case trainHintStaticFiles = "train.hint.static-files"
+    case trainHintHTTPSCert = "train.hint.https-cert"
+    case trainHintHTTPSRedirect = "train.hint.https-redirect"
+    case trainHintSecurityHeaders = "train.hint.security-headers"
+    case trainHintGoLive = "train.hint.go-live"
+    case trainHintVerify = "train.hint.verify"
+    case trainHintGeneric = "train.hint.generic"
 }
 
 // MARK: - Table
@@ -406,6 +509,108 @@ public enum L10n {
         .runStepFailed: "FAILED: %@",
         .runStepInterrupted: "interrupted",
         .runSignal: "signal %@: stopping the running step (Ctrl-C again to exit at once)",
+
+        .resumeBannerFailed: "Resume %@: stopped at %@ / %@ (failed %@ ago)",
+        .agoSeconds: "%@ s",
+        .agoMinutes: "%@ min",
+        .agoHours: "%@ h %@ min",
+        .agoDays: "%@ d",
+        .bannerNoStages: "this build of djdeploy has no stages yet (try --demo)",
+        .outputLive: "live output",
+        .outputTranscript: "transcript (l: live output)",
+        .outputLines: "%@ lines",
+        .outputFollow: "follow",
+        .outputPaused: "paused (End: follow)",
+        .outputMatches: "/%@: %@ matches",
+        .outputDropped: "%@ lines not shown (output faster than the screen)",
+        .outputRun: "run %@",
+        .outputRetry: "retry %@",
+        .outputScopeStage: "stage %@",
+        .outputScopeAll: "all remaining stages",
+        .outputApplyWithoutCheck: ", apply without checking",
+        .outputStepNoop: "%@: ok, no change (%@)",
+        .outputStepDone: "%@: done",
+        .outputStepInterrupted: "%@: interrupted",
+        .outputDone: "done",
+        .outputStopped: "stopped: %@ failed (r retries, l shows the log)",
+        .noticeDone: "done: every step in scope succeeded",
+        .noticeInterrupted: "interrupted; Enter or a resumes",
+        .noticeNothingToDo: "nothing to do",
+        .noticeFailedRetry: "%@ failed; fix the cause, then r retries",
+        .noticeCancelling: "cancelling the running step…",
+        .noticeSkipped: "skipped %@",
+        .noticeNothingToSkip: "nothing to skip in %@",
+        .noticeStageRunning: "the stage is running; Ctrl-C cancels the step first",
+        .noticeNothingToRetry: "nothing to retry: no failed or interrupted step",
+        .noticeInputSet: "%@ set to %@",
+        .inputsNone: "This stage reads no inputs.",
+        .inputsHidden: "(set, hidden)",
+        .inputsDefault: "default: %@",
+        .planPlanning: "Planning %@: checking %@…",
+        .planTitle: "Plan for %@ on %@",
+        .planFromLiveChecks: "from live checks; nothing has been changed",
+        .planCannotCheck: "cannot check: %@",
+        .planNothingToDo: "nothing to do: %@",
+        .planNeedsChange: "needs change: %@",
+        .planAsRoot: "(as root)",
+        .planUnchanged: "%@ (unchanged)",
+        .planFile: "File %@",
+        .planFileNew: "File %@ (new)",
+        .planNoSteps: "This stage has no steps.",
+        .logNone: "no transcript",
+        .logEmpty: "the transcript (%@) is empty: no command has run yet",
+        .logAsRoot: "as root",
+        .logEarlier: "%@ earlier lines not kept",
+        .lessonStepsIntro: "This stage runs these steps, in order. Each step first checks the target and changes it only when needed; p shows the plan.",
+        .lessonInputs: "Inputs",
+        .lessonInputsEdit: "%@ (e edits them)",
+        .glyphLegendDone: "done",
+        .helpTraining: "Training",
+        .keyTrainRun: "run it",
+        .keyTrainNext: "next",
+        .keyTrainType: "type it",
+        .keyTrainLeave: "leave",
+        .helpTrainContinue: "run the step shown/next",
+        .helpTrainType: "type the command first",
+        .helpTrainSkip: "skip this step",
+        .helpTrainLeave: "leave the training walk",
+        .trainTitle: "Training: %@ / step %@ of %@",
+        .trainPlanning: "Checking %@ to see what this step would do…",
+        .trainStep: "Next step: %@",
+        .trainWillRun: "This step will run:",
+        .trainNothingToRun: "It runs no command here: %@",
+        .trainFromLesson: "From the lesson",
+        .trainPromptEnter: "Enter runs it; t lets you type the command yourself.",
+        .trainPromptNoCommand: "Enter runs it (there is no command to type).",
+        .trainTypeHere: "Type command %@ of %@ and press Enter (Esc: close):",
+        .trainMatch: "Right: %@",
+        .trainMismatch: "Not quite. Expected:",
+        .trainYouTyped: "You typed:",
+        .trainFirstDifference: "first difference at word %@: expected %@, got %@",
+        .trainRetryOrRun: "Type it again, or press Enter on an empty line to run the expected command.",
+        .trainAllTyped: "All commands typed correctly: running the step.",
+        .trainNoCommand: "this step runs no command to type; Enter runs it",
+        .trainAfterOK: "Step done: %@",
+        .trainAfterFailed: "Step failed: %@",
+        .trainLookYourself: "Look at it yourself",
+        .trainNextStep: "Enter: next step (%@).",
+        .trainAgain: "Enter: show this step again and retry it.",
+        .trainWalkDone: "Training walk finished for this scope; Enter or Esc closes it.",
+        .trainLeft: "left the training walk; Enter starts it again",
+        .trainNoServerTitle: "training mode needs a server to practise on. For a practice server on this machine (sshd, DNS, ACME; run as root): `%@`, then `%@`",
+        .trainHintFirewall: "Check from this machine that the ports answer: `nc -zv %2$@ 22`, then 80 and 443. A timeout means the firewall still drops them.",
+        .trainHintStaticIP: "Compare the address with the one your provider shows; after a reboot it must be the same: `ssh you@%2$@ hostname -I`.",
+        .trainHintDNS: "Ask a resolver for the name yourself: `dig +short %@` must print the server's address.",
+        .trainHintDjango: "Open http://%@:8000/ now (the development check), or on the server: `curl -I http://127.0.0.1:8000/`.",
+        .trainHintGunicorn: "On the server: `systemctl status gunicorn` should say active; the site at http://%@:8000/ is now served by gunicorn.",
+        .trainHintNginx: "Open http://%@/ now: nginx answers on port 80. On the server, `sudo nginx -t` must say ok.",
+        .trainHintStaticFiles: "Open http://%@/static/ with a file name from your app (e.g. admin/css/base.css): nginx serves it straight from disk.",
+        .trainHintHTTPSCert: "Open https://%@/ now and look at the padlock; `sudo certbot certificates` on the server lists the certificate.",
+        .trainHintHTTPSRedirect: "`curl -I http://%@/` must answer 301 with a Location that starts with https://.",
+        .trainHintSecurityHeaders: "`curl -sI https://%@/` shows the security headers (Strict-Transport-Security, X-Content-Type-Options, …).",
+        .trainHintGoLive: "Open https://%@/ in a private window: the site runs with DEBUG off, so errors show the plain error page.",
+        .trainHintVerify: "Read the grade above, then try `djdeploy verify` yourself; the site is https://%@/.",
+        .trainHintGeneric: "The Output tab shows what ran; the lesson's check-by-hand section says how to look at it yourself (domain %@).",
     ]
 
     // MARK: Chinese (Simplified)
@@ -529,6 +734,108 @@ public enum L10n {
         .runStepFailed: "失败：%@",
         .runStepInterrupted: "已中断",
         .runSignal: "收到信号 %@：正在停止当前步骤（再按一次 Ctrl-C 立即退出）",
+
+        .resumeBannerFailed: "继续 %@：上次停在 %@ / %@（%@前失败）",
+        .agoSeconds: "%@ 秒",
+        .agoMinutes: "%@ 分钟",
+        .agoHours: "%@ 小时 %@ 分钟",
+        .agoDays: "%@ 天",
+        .bannerNoStages: "这个 djdeploy 版本还没有任何阶段（可试试 --demo）",
+        .outputLive: "实时输出",
+        .outputTranscript: "命令记录（l：实时输出）",
+        .outputLines: "%@ 行",
+        .outputFollow: "跟随",
+        .outputPaused: "已暂停（End：跟随）",
+        .outputMatches: "/%@：%@ 处匹配",
+        .outputDropped: "%@ 行未显示（输出快于屏幕刷新）",
+        .outputRun: "执行 %@",
+        .outputRetry: "重试 %@",
+        .outputScopeStage: "阶段 %@",
+        .outputScopeAll: "剩余的全部阶段",
+        .outputApplyWithoutCheck: "，不检查直接执行",
+        .outputStepNoop: "%@：正常，无改动（%@）",
+        .outputStepDone: "%@：完成",
+        .outputStepInterrupted: "%@：已中断",
+        .outputDone: "完成",
+        .outputStopped: "已停止：%@ 失败（r 重试，l 查看日志）",
+        .noticeDone: "完成：范围内的步骤全部成功",
+        .noticeInterrupted: "已中断；按 Enter 或 a 继续",
+        .noticeNothingToDo: "无事可做",
+        .noticeFailedRetry: "%@ 失败；排除原因后按 r 重试",
+        .noticeCancelling: "正在取消当前步骤…",
+        .noticeSkipped: "已跳过 %@",
+        .noticeNothingToSkip: "%@ 中没有可跳过的步骤",
+        .noticeStageRunning: "该阶段正在执行；请先按 Ctrl-C 取消当前步骤",
+        .noticeNothingToRetry: "无可重试：没有失败或中断的步骤",
+        .noticeInputSet: "%@ 已设为 %@",
+        .inputsNone: "本阶段没有输入项。",
+        .inputsHidden: "（已设置，不显示）",
+        .inputsDefault: "默认：%@",
+        .planPlanning: "正在为 %@ 生成计划：检查 %@…",
+        .planTitle: "%@ 在 %@ 上的计划",
+        .planFromLiveChecks: "来自实时检查；没有做任何改动",
+        .planCannotCheck: "无法检查：%@",
+        .planNothingToDo: "无需操作：%@",
+        .planNeedsChange: "需要改动：%@",
+        .planAsRoot: "（以 root 身份）",
+        .planUnchanged: "%@（无变化）",
+        .planFile: "文件 %@",
+        .planFileNew: "文件 %@（新建）",
+        .planNoSteps: "本阶段没有步骤。",
+        .logNone: "没有命令记录",
+        .logEmpty: "命令记录（%@）是空的：还没有执行过命令",
+        .logAsRoot: "以 root 身份",
+        .logEarlier: "更早的 %@ 行未保留",
+        .lessonStepsIntro: "本阶段按顺序执行下面这些步骤。每一步都先检查目标主机，只在需要时才做改动；按 p 查看计划。",
+        .lessonInputs: "输入项",
+        .lessonInputsEdit: "%@（按 e 编辑）",
+        .glyphLegendDone: "完成",
+        .helpTraining: "练习",
+        .keyTrainRun: "执行",
+        .keyTrainNext: "下一步",
+        .keyTrainType: "自己输入",
+        .keyTrainLeave: "离开",
+        .helpTrainContinue: "执行所示步骤 / 下一步",
+        .helpTrainType: "先自己输入命令",
+        .helpTrainSkip: "跳过这一步",
+        .helpTrainLeave: "退出练习流程",
+        .trainTitle: "练习：%@ / 第 %@ 步，共 %@ 步",
+        .trainPlanning: "正在检查 %@，看这一步要做什么…",
+        .trainStep: "下一步：%@",
+        .trainWillRun: "这一步将执行：",
+        .trainNothingToRun: "这里不执行任何命令：%@",
+        .trainFromLesson: "讲解摘录",
+        .trainPromptEnter: "按 Enter 执行；按 t 自己输入命令。",
+        .trainPromptNoCommand: "按 Enter 执行（没有需要输入的命令）。",
+        .trainTypeHere: "输入第 %@ 条命令（共 %@ 条）后按 Enter（Esc 关闭）：",
+        .trainMatch: "正确：%@",
+        .trainMismatch: "不太对。应为：",
+        .trainYouTyped: "你输入的是：",
+        .trainFirstDifference: "第 %@ 个词不同：应为 %@，实际为 %@",
+        .trainRetryOrRun: "再输入一次，或在空行上按 Enter 执行预期的命令。",
+        .trainAllTyped: "命令全部输入正确：开始执行这一步。",
+        .trainNoCommand: "这一步没有需要输入的命令；按 Enter 执行",
+        .trainAfterOK: "步骤完成：%@",
+        .trainAfterFailed: "步骤失败：%@",
+        .trainLookYourself: "自己动手看一看",
+        .trainNextStep: "Enter：下一步（%@）。",
+        .trainAgain: "Enter：重新显示这一步并重试。",
+        .trainWalkDone: "本范围的练习已完成；按 Enter 或 Esc 关闭。",
+        .trainLeft: "已退出练习流程；按 Enter 重新开始",
+        .trainNoServerTitle: "练习模式需要一台用来练手的服务器。要在本机搭一个练习环境（sshd、DNS、ACME，需要 root）：先运行 `%@`，再运行 `%@`",
+        .trainHintFirewall: "在本机检查端口是否能连通：`nc -zv %2$@ 22`，再试 80 和 443。超时说明防火墙仍在丢弃数据包。",
+        .trainHintStaticIP: "把这个地址和云服务商控制台里显示的对比一下；重启后它必须不变：`ssh you@%2$@ hostname -I`。",
+        .trainHintDNS: "自己查询一下域名：`dig +short %@` 应当输出服务器的地址。",
+        .trainHintDjango: "现在打开 http://%@:8000/（开发检查），或在服务器上运行：`curl -I http://127.0.0.1:8000/`。",
+        .trainHintGunicorn: "在服务器上运行 `systemctl status gunicorn`，应显示 active；http://%@:8000/ 现在由 gunicorn 提供。",
+        .trainHintNginx: "现在打开 http://%@/：由 nginx 在 80 端口应答。在服务器上 `sudo nginx -t` 应当显示 ok。",
+        .trainHintStaticFiles: "打开 http://%@/static/ 加上你应用里的文件名（例如 admin/css/base.css）：nginx 直接从磁盘返回它。",
+        .trainHintHTTPSCert: "现在打开 https://%@/ 看看地址栏的锁；在服务器上 `sudo certbot certificates` 会列出证书。",
+        .trainHintHTTPSRedirect: "`curl -I http://%@/` 应当返回 301，Location 以 https:// 开头。",
+        .trainHintSecurityHeaders: "`curl -sI https://%@/` 会显示安全响应头（Strict-Transport-Security、X-Content-Type-Options 等）。",
+        .trainHintGoLive: "在浏览器隐私窗口打开 https://%@/：网站已关闭 DEBUG，出错时只显示普通的错误页。",
+        .trainHintVerify: "看看上面的评分，然后自己运行一次 `djdeploy verify`；网站地址是 https://%@/。",
+        .trainHintGeneric: "输出标签页显示了执行的内容；讲解中“手动检查”一节告诉你如何自己查看（域名 %@）。",
     ]
 }
 

@@ -257,17 +257,22 @@ public struct RunScope: Codable, Sendable, Hashable {
     public var until: StageID?
     /// Re-check succeeded steps too (each then reports a noop reason or re-applies on drift).
     public var recheckSucceeded: Bool
+    /// Only this one step, within the stages chosen above (the TUI's training mode runs and
+    /// plans one step at a time).
+    public var step: StepID?
 
-    public init(only: StageID? = nil, until: StageID? = nil, recheckSucceeded: Bool = false) {
+    public init(only: StageID? = nil, until: StageID? = nil, recheckSucceeded: Bool = false, step: StepID? = nil) {
         self.only = only
         self.until = until
         self.recheckSucceeded = recheckSucceeded
+        self.step = step
     }
     public static let all = RunScope()
 
     enum CodingKeys: String, CodingKey {
         case only, until
         case recheckSucceeded = "recheck_succeeded"
+        case step
     }
 }
 
@@ -386,7 +391,9 @@ public struct WizardState: Codable, Sendable, Hashable {
         } else if scope.until != nil {
             chosen = []
         }
-        return chosen.flatMap { $0.steps.map(\.id) }
+        let ids = chosen.flatMap { $0.steps.map(\.id) }
+        if let step = scope.step { return ids.filter { $0 == step } }
+        return ids
     }
 
     /// On load: a step recorded as running was cut off (the process died); it becomes interrupted

@@ -252,7 +252,8 @@ public final class DemoApp: TUIApp {
         case .moveUp: model.selected = max(0, model.selected - 1)
         case .moveDown: model.selected = min(count - 1, model.selected + 1)
         case .runSelected: password = TextInput(secret: true)
-        case .runAll, .skip, .retry: model.notice = "demo: \(action.rawValue) is not wired yet"
+        case .runAll, .skip, .retry, .trainContinue, .trainType, .trainSkip, .trainLeave:
+            model.notice = "demo: \(action.rawValue) is not wired yet"
         case .editInputs: model.tab = .inputs; model.focusedInput = 0
         case .showPlan: model.tab = .plan; model.planScroll = 0
         case .showDiff:

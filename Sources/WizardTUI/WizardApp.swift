@@ -84,7 +84,9 @@ public final class WizardApp: TUIApp {
     public let runtime: WizardRuntime
     public let deployment: Deployment
     public let theme: Theme
-    public let keymap = WizardKeys.keymap
+    public let keymap: Keymap<WizardAction>
+    /// The keys while training mode shows a step.
+    public let trainingKeymap: Keymap<WizardAction>
     /// The last state read from the runtime.
     public private(set) var state: WizardState
     public var model = WizardViewModel()
@@ -97,8 +99,18 @@ public final class WizardApp: TUIApp {
     let statePath: String
     let transcriptPath: String?
     let assetsDirectory: String?
-    /// The language of the lessons (LC_ALL / LC_MESSAGES / LANG; English when missing).
-    public var language: Language = Language.detect()
+    /// The language of the UI and the lessons (--lang, else LC_ALL / LC_MESSAGES / LANG).
+    public let language: Language
+    var strings: Strings { Strings(language) }
+    /// Training mode (`--training`): each step is shown, with its commands, before it runs.
+    public let trainingMode: Bool
+    /// Training mode's walk (see `Training`).
+    public private(set) var training = TrainingState()
+    /// The plan of the step the walk shows.
+    private var trainingEntry: PlanEntry?
+    private var trainingPrompt = TextInput()
+    private var trainingScroll = 0
+    private var trainingTask: Task<Void, Never>?
     let now: @Sendable () -> Timestamp
     private let mailbox: WizardMailbox
 
@@ -145,9 +157,14 @@ public final class WizardApp: TUIApp {
     ///     TUI passes `Session.makeRuntime`; tests build one directly).
     public init(deployment: Deployment, state: WizardState, statePath: String, transcriptPath: String?,
                 assetsDirectory: String?, runner: any CommandRunning, theme: Theme,
+                language: Language = .en, training: Bool = false,
                 now: @escaping @Sendable () -> Timestamp = { .now() },
                 makeRuntime: (@escaping ConfirmHandler, @escaping EventHandler) -> WizardRuntime) {
         let mailbox = WizardMailbox()
+        self.language = language
+        self.trainingMode = training
+        self.keymap = WizardKeys.keymap(language)
+        self.trainingKeymap = WizardKeys.trainingKeymap(language)
         self.mailbox = mailbox
         self.deployment = deployment
         self.theme = theme
@@ -166,7 +183,8 @@ public final class WizardApp: TUIApp {
                 }
             },
             { event in mailbox.push(event) })
-        model.outputTitle = "live output"
+        model.strings = Strings(language)
+        model.outputTitle = Strings(language)[.outputLive]
         setUpResume()
         rebuildModel()
         selectionChanged()
@@ -174,10 +192,10 @@ public final class WizardApp: TUIApp {
 
     /// The wizard over a session (the same core and runner as `djdeploy run`).
     public convenience init(session: Session, runner: any CommandRunning, localRunner: (any CommandRunning)?,
-                            theme: Theme) {
+                            theme: Theme, language: Language = .en, training: Bool = false) {
         self.init(deployment: session.deployment, state: session.state, statePath: session.store.path,
                   transcriptPath: session.transcriptPath, assetsDirectory: session.options.assetsDirectory,
-                  runner: runner, theme: theme) { confirm, events in
+                  runner: runner, theme: theme, language: language, training: training) { confirm, events in
             session.makeRuntime(runner: runner, localRunner: localRunner, confirm: confirm, events: events)
         }
     }
@@ -207,13 +225,13 @@ public final class WizardApp: TUIApp {
         return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m"
     }
 
-    /// `42 s`, `5 min`, `3 h 12 min`, `2 d`.
-    public nonisolated static func formatAgo(ms: Int64) -> String {
+    /// `42 s`, `5 min`, `3 h 12 min`, `2 d` (`42 秒`… in Chinese).
+    public nonisolated static func formatAgo(ms: Int64, _ strings: Strings = Strings(.en)) -> String {
         let s = max(0, ms) / 1000
-        if s < 60 { return "\(s) s" }
-        if s < 3600 { return "\(s / 60) min" }
-        if s < 86400 { return "\(s / 3600) h \((s % 3600) / 60) min" }
-        return "\(s / 86400) d"
+        if s < 60 { return strings(.agoSeconds, "\(s)") }
+        if s < 3600 { return strings(.agoMinutes, "\(s / 60)") }
+        if s < 86400 { return strings(.agoHours, "\(s / 3600)", "\((s % 3600) / 60)") }
+        return strings(.agoDays, "\(s / 86400)")
     }
 
     private func elapsedMs(_ r: StepRecord, _ t: Timestamp) -> Int64? {
@@ -224,8 +242,8 @@ public final class WizardApp: TUIApp {
 
     var targetText: String {
         switch state.target {
-        case nil: return "no target"
-        case .local?: return "local"
+        case nil: return strings[.targetNone]
+        case .local?: return strings[.targetLocal]
         case .ssh(let d)?: return d.description + (d.port == nil ? ":22" : "")
         }
     }
@@ -253,14 +271,15 @@ public final class WizardApp: TUIApp {
             ? "~" + statePath.dropFirst(home.count) : statePath
         let all = state.allSteps
         let done = all.filter { $0.status == .succeeded || $0.status == .skipped }.count
-        var progress = "\(done)/\(all.count) steps done"
+        let count = strings(.statusBarProgress, "\(done)", "\(all.count)")
+        var progress = count
         if let id = running, let r = state.step(id) {
-            progress = (state.phase == .idle ? "" : "running: ") + r.title + " \(theme.separator) " + progress
-            if case .cancelling = state.phase { progress = "cancelling: " + r.title + " \(theme.separator) \(done)/\(all.count) steps done" }
+            progress = (state.phase == .idle ? r.title : strings(.statusBarRunning, r.title)) + " \(theme.separator) " + count
+            if case .cancelling = state.phase { progress = strings(.statusBarCancelling, r.title) + " \(theme.separator) " + count }
         }
         model.progress = progress
         if state.stages.isEmpty {
-            model.banner = "this build of djdeploy has no stages yet (try --demo)"
+            model.banner = strings[.bannerNoStages]
         }
         rebuildForm()
     }
@@ -271,13 +290,17 @@ public final class WizardApp: TUIApp {
 
     // MARK: resume
 
+    /// The resume banner as set up (before the key hint is added).
+    private var resumeBannerText: String?
+
     private func setUpResume() {
         for (i, st) in state.stages.enumerated() {
             guard let r = st.steps.first(where: { $0.status == .interrupted || $0.status == .failed }) else { continue }
             let when = r.endedAt ?? r.startedAt ?? state.updatedAt
-            let ago = Self.formatAgo(ms: now().millisecondsSince1970 - when.millisecondsSince1970)
-            let what = r.status == .interrupted ? "interrupted" : "failed"
-            model.banner = "Resume \(state.profile): stopped at \(st.id) / \(r.title) (\(what) \(ago) ago)"
+            let ago = Self.formatAgo(ms: now().millisecondsSince1970 - when.millisecondsSince1970, strings)
+            model.banner = strings(r.status == .interrupted ? .resumeBanner : .resumeBannerFailed,
+                                   state.profile, st.id.rawValue, r.title, ago)
+            resumeBannerText = model.banner
             model.selected = i
             resumeStep = r.id
             return
@@ -291,46 +314,48 @@ public final class WizardApp: TUIApp {
     public func render(into buffer: inout Buffer) {
         size = (buffer.width, buffer.height)
         var m = model
-        if resumeStep != nil, let b = m.banner, b.hasPrefix("Resume "),
+        if resumeStep != nil, let b = m.banner, b == resumeBannerText,
            DisplayWidth.of(b) + 20 <= buffer.width {
-            m.banner = b + " \(theme.separator) Enter resumes"
+            m.banner = b + " \(theme.separator) " + strings[.resumeHint]
         }
         m.modal = currentModal()
         m.searchPrompt = search?.value
         if showingLog {
             m.output = logOutput
-            m.outputTitle = "transcript (l: live output)"
+            m.outputTitle = strings[.outputTranscript]
         }
-        WizardView.render(m, keyHints: keymap.keyBarEntries(plain: theme.plain), theme: theme, into: &buffer)
+        if training.showsScreen { m.training = trainingView() }
+        WizardView.render(m, keyHints: activeKeymap.keyBarEntries(plain: theme.plain), theme: theme, into: &buffer)
     }
 
     func currentModal() -> Modal? {
         let w = min(60, size.width - 4)
         switch overlay {
         case .help?:
-            return WizardView.helpModal(keymap, theme: theme, width: min(78, size.width - 2))
+            return WizardView.helpModal(activeKeymap, theme: theme, width: min(78, size.width - 2), strings: strings)
         case .confirmQuit?:
+            let hints = [KeyHint(key: "y", text: strings[.hintQuit]), KeyHint(key: "n", text: strings[.hintStay])]
             if let id = state.phase.cursor?.current ?? (isRunning ? resumeStep : nil) {
-                return Modal(title: "Quit?", message: [Line("A step is running (\(state.step(id)?.title ?? id.rawValue)). Quit anyway? The step is stopped first (on the server too) and can be resumed later.")],
-                             hints: [KeyHint(key: "y", text: "quit"), KeyHint(key: "n", text: "stay")], theme: theme, width: w)
+                return Modal(title: strings[.quitTitle], message: [Line(strings(.confirmQuitRunning, state.step(id)?.title ?? id.rawValue))],
+                             hints: hints, theme: theme, width: w)
             }
-            return Modal(title: "Quit?", message: ["Quit djdeploy? Your progress is saved; run djdeploy again to carry on."],
-                         hints: [KeyHint(key: "y", text: "quit"), KeyHint(key: "n", text: "stay")], theme: theme, width: w)
+            return Modal(title: strings[.quitTitle], message: [Line(strings[.confirmQuitIdle])], hints: hints, theme: theme, width: w)
         case .confirmCancel?:
-            let title = state.phase.cursor.flatMap { state.step($0.current)?.title } ?? "the running step"
-            return Modal(title: "Cancel step?", message: [Line("Cancel the running step `\(title)`? It is stopped on the server too, and marked interrupted: Enter or r resumes it.")],
-                         hints: [KeyHint(key: "y", text: "cancel step"), KeyHint(key: "n", text: "keep running")], theme: theme, width: w)
+            let title = state.phase.cursor.flatMap { state.step($0.current)?.title } ?? "?"
+            return Modal(title: strings[.cancelStepTitle], message: [Line(strings(.confirmCancelStep, title))],
+                         hints: [KeyHint(key: "y", text: strings[.hintCancelStep]), KeyHint(key: "n", text: strings[.hintKeepRunning])],
+                         theme: theme, width: w)
         case .confirmStep(let pc)?:
             let title = state.step(pc.step)?.title ?? pc.step.rawValue
-            return Modal(title: "Confirm: \(title)", message: [Line(pc.text), "", "Proceed?"],
-                         hints: [KeyHint(key: "y", text: "yes, proceed"), KeyHint(key: "n", text: "no (the step fails)")],
+            return Modal(title: strings(.confirmStepTitle, title), message: [Line(pc.text), "", Line(strings[.confirmProceed])],
+                         hints: [KeyHint(key: "y", text: strings[.hintProceed]), KeyHint(key: "n", text: strings[.hintDecline])],
                          theme: theme, width: w)
         case .password(let id, let input)?:
             let title = state.step(id)?.title ?? id.rawValue
-            return Modal(title: "sudo password", message: [
-                Line("`\(title)` needs a sudo password on \(targetText). It is kept in memory only and never written anywhere; Enter retries the step."),
-            ], hints: [KeyHint(key: "Enter", text: "ok"), KeyHint(key: "Esc", text: "cancel")],
-            input: input, inputLabel: "password:", theme: theme, width: w)
+            return Modal(title: strings[.sudoPasswordTitle], message: [
+                Line(strings(.sudoPasswordMessage, title, targetText)),
+            ], hints: [KeyHint(key: "Enter", text: strings[.hintOK]), KeyHint(key: "Esc", text: strings[.hintCancel])],
+            input: input, inputLabel: strings[.sudoPasswordLabel], theme: theme, width: w)
         case nil:
             return nil
         }
@@ -340,7 +365,7 @@ public final class WizardApp: TUIApp {
         let c = mailbox.drain()
         var changed = false
         if c.droppedLines > 0 {
-            model.output.append(line: "\(theme.ellipsis) \(c.droppedLines) lines not shown (output faster than the screen)")
+            model.output.append(line: "\(theme.ellipsis) " + strings(.outputDropped, "\(c.droppedLines)"))
         }
         var stateEvents = false
         for e in c.events {
@@ -370,7 +395,7 @@ public final class WizardApp: TUIApp {
         case .stepStarted(let id, let mode):
             let title = deployment.step(id)?.title ?? id.rawValue
             let rule = theme.plain ? "--" : "──"
-            let header = "\(rule) \(title) (\(id))\(mode == .apply ? ", apply without checking" : "") \(rule)"
+            let header = "\(rule) \(title) (\(id))\(mode == .apply ? strings[.outputApplyWithoutCheck] : "") \(rule)"
             // The runtime reports the next step's start before the previous step's end: hold the
             // header until that end has been shown.
             if let last = outputStep, last != id { pendingHeader = header } else { model.output.append(line: header) }
@@ -383,26 +408,27 @@ public final class WizardApp: TUIApp {
             if outputStep == rec.id { outputStep = nil }
             switch rec.status {
             case .succeeded:
-                model.output.append(line: "\(theme.glyph(.done)) \(rec.title): " + (rec.noopReason.map { "ok, no change (\($0))" } ?? "done"))
+                model.output.append(line: "\(theme.glyph(.done)) " + (rec.noopReason.map { strings(.outputStepNoop, rec.title, $0) }
+                                                                       ?? strings(.outputStepDone, rec.title)))
             case .failed:
-                let err = rec.error ?? "failed"
-                model.output.append(line: "\(theme.glyph(.failed)) \(rec.title) failed: \(err)")
-                model.notice = "\(rec.title) failed: \(err)"
+                let err = rec.error ?? strings.status(.failed)
+                model.output.append(line: "\(theme.glyph(.failed)) " + strings(.noticeStepFailed, rec.title, err))
+                model.notice = strings(.noticeStepFailed, rec.title, err)
                 if err.contains("needs a sudo password") {
                     if overlay == nil { overlay = .password(rec.id, TextInput(secret: true)) }
                 }
             case .interrupted:
-                model.output.append(line: "\(theme.glyph(.interrupted)) \(rec.title): interrupted")
+                model.output.append(line: "\(theme.glyph(.interrupted)) " + strings(.outputStepInterrupted, rec.title))
             default:
-                model.output.append(line: "\(rec.title): \(rec.status.rawValue)")
+                model.output.append(line: "\(rec.title): \(strings.status(rec.status))")
             }
         case .log(let s):
             model.output.append(line: "· " + s)
         case .rejected(let s):
             model.notice = s
         case .persistFailed(let s):
-            model.notice = "could not save the state: \(s)"
-            model.output.append(line: "\(theme.glyph(.failed)) could not save the state: \(s)")
+            model.notice = strings(.errorSaveState, s)
+            model.output.append(line: "\(theme.glyph(.failed)) " + strings(.errorSaveState, s))
         case .runFinished:
             break
         }
@@ -502,6 +528,11 @@ public final class WizardApp: TUIApp {
             }
             return .redraw
         }
+        if training.showsScreen {
+            if training.typing && key != .ctrl("c") { return trainingPromptKey(key) }
+            guard let action = trainingKeymap.action(for: key) else { return .none }
+            return perform(action)
+        }
         if model.tab == .inputs, formIndex != nil, key != .ctrl("c") {
             return formKey(key)
         }
@@ -540,7 +571,7 @@ public final class WizardApp: TUIApp {
                 input.clear()
                 overlay = nil
                 if pw.isEmpty {
-                    model.notice = "no password given; r retries the step"
+                    model.notice = strings[.noticeNoPassword]
                 } else {
                     runner.setSudoPassword(pw)
                     startRetry(id)
@@ -548,7 +579,7 @@ public final class WizardApp: TUIApp {
             case .cancel:
                 input.clear()
                 overlay = nil
-                model.notice = "no password given; r retries the step"
+                model.notice = strings[.noticeNoPassword]
             default:
                 overlay = .password(id, input)
             }
@@ -567,10 +598,11 @@ public final class WizardApp: TUIApp {
             if model.selected < count - 1 { model.selected += 1; selectionChanged() }
         case .runSelected:
             if let st = selectedStage {
-                startRun(RunScope(only: st.id), what: "stage \(st.id)")
+                if trainingMode { startTrainingWalk(RunScope(only: st.id)) }
+                else { startRun(RunScope(only: st.id), what: strings(.outputScopeStage, st.id.rawValue)) }
             }
         case .runAll:
-            startRun(.all, what: "all remaining stages")
+            if trainingMode { startTrainingWalk(.all) } else { startRun(.all, what: strings[.outputScopeAll]) }
         case .skip:
             skipSelected()
         case .retry:
@@ -578,7 +610,7 @@ public final class WizardApp: TUIApp {
         case .editInputs:
             model.tab = .inputs
             rebuildForm()
-            if formKeys.isEmpty { model.notice = "this stage reads no inputs" } else { focusField(0) }
+            if formKeys.isEmpty { model.notice = strings[.noticeNoInputs] } else { focusField(0) }
         case .showPlan:
             model.tab = .plan
             startPlan(jump: false)
@@ -618,6 +650,15 @@ public final class WizardApp: TUIApp {
             if isRunning { overlay = .confirmQuit } else { return .quit }
         case .help:
             overlay = .help
+        case .trainContinue:
+            sendTraining(.proceed)
+        case .trainType:
+            if training.expected.isEmpty { model.notice = strings[.trainNoCommand] } else { sendTraining(.openPrompt) }
+        case .trainSkip:
+            sendTraining(.skip)
+        case .trainLeave:
+            sendTraining(.leave)
+            model.notice = strings[.trainLeft]
         }
         return .redraw
     }
@@ -633,6 +674,7 @@ public final class WizardApp: TUIApp {
     }
 
     private func scroll(_ delta: Int) {
+        if training.showsScreen { trainingScroll = max(0, trainingScroll + delta); return }
         switch model.tab {
         case .lesson: model.lessonScroll = max(0, model.lessonScroll + delta)
         case .plan: model.planScroll = max(0, model.planScroll + delta)
@@ -648,7 +690,7 @@ public final class WizardApp: TUIApp {
             planTask?.cancel()
             planTask = nil
             planStage = nil
-            model.plan = [Line("Press p to plan this stage: djdeploy checks the target and shows the exact commands and the diff of every file, without changing anything.", style: theme.muted)]
+            model.plan = [Line(strings[.planPlaceholder], style: theme.muted)]
             model.planScroll = 0
             if model.tab == .plan { startPlan(jump: false) }
         }
@@ -670,11 +712,11 @@ public final class WizardApp: TUIApp {
         return out
     }
 
-    func startRun(_ scope: RunScope, what: String) {
-        if isRunning { model.notice = "a step is running; Ctrl-C cancels it"; return }
+    /// When inputs the scope needs are missing: opens the form on the first one and says so.
+    private func askForMissingInputs(_ scope: RunScope) -> Bool {
         let missing = missingInputs(scope)
-        if let first = missing.first {
-            if let i = state.stages.firstIndex(where: { $0.steps.contains { deployment.step($0.id)?.reads.contains(first) == true && $0.status.isRunnable } }),
+        guard let first = missing.first else { return false }
+        if let i = state.stages.firstIndex(where: { $0.steps.contains { deployment.step($0.id)?.reads.contains(first) == true && $0.status.isRunnable } }),
                i != model.selected {
                 model.selected = i
                 selectionChanged()
@@ -682,14 +724,15 @@ public final class WizardApp: TUIApp {
             model.tab = .inputs
             rebuildForm()
             if let j = formKeys.firstIndex(of: first) { focusField(j) }
-            model.notice = "missing input\(missing.count > 1 ? "s" : ""): " + missing.map(\.label).joined(separator: ", ")
-            return
-        }
+        model.notice = strings(.noticeMissingInputs, missing.map(\.label).joined(separator: ", "))
+        return true
+    }
+
+    func startRun(_ scope: RunScope, what: String) {
+        if isRunning { model.notice = strings[.noticeStepRunning]; return }
+        if askForMissingInputs(scope) { return }
         model.banner = state.stages.isEmpty ? model.banner : nil
-        model.tab = .output
-        showingLog = false
-        model.output.scrollToBottom()
-        model.output.append(line: "\(theme.plain ? ">" : "▶") run \(what)")
+        showRunStart(strings(.outputRun, what))
         let runtime = self.runtime
         runTask = Task { [weak self] in
             let r = await runtime.run(scope)
@@ -699,18 +742,23 @@ public final class WizardApp: TUIApp {
     }
 
     func startRetry(_ id: StepID) {
-        if isRunning { model.notice = "a step is running; Ctrl-C cancels it"; return }
+        if isRunning { model.notice = strings[.noticeStepRunning]; return }
         model.banner = nil
-        model.tab = .output
-        showingLog = false
-        model.output.scrollToBottom()
-        model.output.append(line: "\(theme.plain ? ">" : "▶") retry \(id)")
+        showRunStart(strings(.outputRetry, id.rawValue))
         let runtime = self.runtime
         runTask = Task { [weak self] in
             let r = await runtime.retry(id)
             self?.runFinished(r)
         }
         requestStateRefresh()
+    }
+
+    /// Switches to the live output and writes the run's first line.
+    private func showRunStart(_ line: String) {
+        model.tab = .output
+        showingLog = false
+        model.output.scrollToBottom()
+        model.output.append(line: "\(theme.plain ? ">" : "▶") " + line)
     }
 
     private func runFinished(_ r: RunResult) {
@@ -720,16 +768,16 @@ public final class WizardApp: TUIApp {
         case .rejected(let s):
             model.notice = s
         case .applied:
-            model.notice = "nothing to do"
+            model.notice = strings[.noticeNothingToDo]
         case .finished(.completed):
-            model.notice = "done: every step in scope succeeded"
-            model.output.append(line: "\(theme.plain ? "#" : "■") done")
+            model.notice = strings[.noticeDone]
+            model.output.append(line: "\(theme.plain ? "#" : "■") " + strings[.outputDone])
         case .finished(.cancelled):
-            model.notice = "interrupted; Enter or a resumes"
-            model.output.append(line: "\(theme.plain ? "#" : "■") interrupted; Enter or a resumes")
+            model.notice = strings[.noticeInterrupted]
+            model.output.append(line: "\(theme.plain ? "#" : "■") " + strings[.noticeInterrupted])
         case .finished(.failed(let id)):
-            if model.notice == nil { model.notice = "\(id) failed; fix the cause, then r retries" }
-            model.output.append(line: "\(theme.plain ? "#" : "■") stopped: \(id) failed (r retries, l shows the log)")
+            if model.notice == nil { model.notice = strings(.noticeFailedRetry, id.rawValue) }
+            model.output.append(line: "\(theme.plain ? "#" : "■") " + strings(.outputStopped, id.rawValue))
             if let i = state.stages.firstIndex(where: { $0.steps.contains { $0.id == id } }), i != model.selected {
                 model.selected = i
                 selectionChanged()
@@ -741,7 +789,7 @@ public final class WizardApp: TUIApp {
 
     private func cancelRun() {
         let runtime = self.runtime
-        model.notice = "cancelling the running step…"
+        model.notice = strings[.noticeCancelling]
         Task { [weak self] in
             let r = await runtime.cancel()
             if case .rejected(let s) = r { self?.model.notice = s }
@@ -752,11 +800,12 @@ public final class WizardApp: TUIApp {
     private func skipSelected() {
         guard let st = selectedStage else { return }
         if st.steps.contains(where: { $0.status == .running }) {
-            model.notice = "the stage is running; Ctrl-C cancels the step first"
+            model.notice = strings[.noticeStageRunning]
             return
         }
         let ids = st.steps.filter { $0.status.isRunnable }.map(\.id)
-        if ids.isEmpty { model.notice = "nothing to skip in \(st.id)"; return }
+        if ids.isEmpty { model.notice = strings(.noticeNothingToSkip, st.id.rawValue); return }
+        let skipped = strings(.noticeSkipped, st.id.rawValue)
         let runtime = self.runtime
         let now = self.now
         Task { [weak self] in
@@ -764,7 +813,7 @@ public final class WizardApp: TUIApp {
                 let effects = await runtime.send(.skip(id, at: now()))
                 for case .rejected(let r) in effects { self?.model.notice = r }
             }
-            self?.model.notice = self?.model.notice ?? "skipped \(st.id)"
+            self?.model.notice = self?.model.notice ?? skipped
             self?.requestStateRefresh()
         }
     }
@@ -772,7 +821,7 @@ public final class WizardApp: TUIApp {
     private func retrySelected() {
         let candidates: (StageRecord) -> StepRecord? = { st in st.steps.first { $0.status == .failed || $0.status == .interrupted } }
         let rec = selectedStage.flatMap(candidates) ?? state.stages.lazy.compactMap(candidates).first
-        guard let rec else { model.notice = "nothing to retry: no failed or interrupted step"; return }
+        guard let rec else { model.notice = strings[.noticeNothingToRetry]; return }
         startRetry(rec.id)
     }
 
@@ -804,25 +853,29 @@ public final class WizardApp: TUIApp {
 
     // MARK: lesson
 
+    /// Assets/lessons/<lang>/<stage>.md (--assets-dir, else the copy embedded in the binary),
+    /// in the UI language, else English; nil when the stage has none.
+    func lessonSource(_ stage: StageID) -> String? {
+        let source = TemplateSource(assetsDirectory: assetsDirectory)
+        for lang in [language, .en] {
+            if let text = try? source.asset("lessons/\(lang.rawValue)/\(stage.rawValue).md") { return text }
+        }
+        return nil
+    }
+
     private func loadLesson() {
-        guard let st = selectedStage else { model.lesson = []; return }
+        guard let st = selectedStage else { model.lesson = []; model.lessonMarkdown = nil; return }
         if lessonStage == st.id { return }
         lessonStage = st.id
         model.lessonScroll = 0
-        // Assets/lessons/<lang>/<stage>.md: --assets-dir, else the copy embedded in the binary.
-        let source = TemplateSource(assetsDirectory: assetsDirectory)
-        for lang in [language, .en] {
-            if let text = try? source.asset("lessons/\(lang.rawValue)/\(st.id.rawValue).md") {
-                model.lesson = Self.markdownLines(text, theme: theme)
-                return
-            }
-        }
+        model.lessonMarkdown = lessonSource(st.id)
+        if model.lessonMarkdown != nil { model.lesson = []; return }
         var lines: [Line] = [Line(st.title, style: .bold), ""]
-        lines.append("This stage runs these steps, in order. Each step first checks the target and changes it only when needed; p shows the plan.")
+        lines.append(Line(strings[.lessonStepsIntro]))
         lines.append("")
         for s in st.steps {
             var l = "- " + s.title
-            if s.needsRoot { l += " (as root)" }
+            if s.needsRoot { l += " " + strings[.planAsRoot] }
             lines.append(Line(l))
         }
         let reads = st.steps.flatMap { deployment.step($0.id)?.reads ?? [] }
@@ -830,43 +883,10 @@ public final class WizardApp: TUIApp {
         let inputs = reads.filter { seen.insert($0).inserted }
         if !inputs.isEmpty {
             lines.append("")
-            lines.append(Line("Inputs", style: .bold))
-            lines.append(Line(inputs.map(\.label).joined(separator: ", ") + " (e edits them)"))
+            lines.append(Line(strings[.lessonInputs], style: .bold))
+            lines.append(Line(strings(.lessonInputsEdit, inputs.map(\.label).joined(separator: ", "))))
         }
         model.lesson = lines
-    }
-
-    /// The lesson markdown subset (docs/lessons.md): `#`/`##` headings bold, paragraphs joined
-    /// for wrapping, `- ` lists, fenced code shown as is, `inline code` highlighted.
-    static func markdownLines(_ text: String, theme: Theme) -> [Line] {
-        var out: [Line] = []
-        var para = ""
-        var inCode = false
-        func inline(_ s: String) -> Line {
-            var spans: [Span] = []
-            for (i, part) in s.split(separator: "`", omittingEmptySubsequences: false).enumerated() where !part.isEmpty {
-                spans.append(Span(String(part), style: i % 2 == 1 ? theme.command : .plain))
-            }
-            return Line(spans)
-        }
-        func flush() { if !para.isEmpty { out.append(inline(para)); para = "" } }
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let l = String(raw)
-            if l.hasPrefix("```") { flush(); inCode.toggle(); continue }
-            if inCode { out.append(Line("  " + l, style: theme.command)); continue }
-            if l.trimmingCharacters(in: .whitespaces).isEmpty { flush(); if out.last?.text != "" { out.append("") }; continue }
-            if l.hasPrefix("#") {
-                flush()
-                out.append(Line(String(l.drop(while: { $0 == "#" })).trimmingCharacters(in: .whitespaces), style: .bold))
-                continue
-            }
-            if l.hasPrefix("- ") || l.hasPrefix("* ") || l.first?.isNumber == true && l.contains(". ") {
-                flush(); para = l; continue
-            }
-            para += para.isEmpty ? l : " " + l.trimmingCharacters(in: .whitespaces)
-        }
-        flush()
-        return out
     }
 
     // MARK: plan
@@ -882,15 +902,16 @@ public final class WizardApp: TUIApp {
         planStage = st.id
         planGeneration += 1
         let gen = planGeneration
-        model.plan = [Line("Planning \(st.id): checking \(targetText)…", style: theme.muted)]
+        model.plan = [Line(strings(.planPlanning, st.id.rawValue, targetText), style: theme.muted)]
         model.planScroll = 0
         let runtime = self.runtime
         let theme = self.theme
         let target = targetText
+        let strings = self.strings
         planTask = Task { [weak self] in
             let entries = await runtime.plan(RunScope(only: st.id))
             guard let self, self.planGeneration == gen else { return }
-            self.model.plan = Self.planLines(stage: st, entries: entries, target: target, theme: theme)
+            self.model.plan = Self.planLines(stage: st, entries: entries, target: target, theme: theme, strings: strings)
             self.planTask = nil
             if self.jumpToDiff { self.scrollPlanToDiff() }
             self.stateChanged = true
@@ -900,72 +921,286 @@ public final class WizardApp: TUIApp {
     private func scrollPlanToDiff() {
         let width = WizardView.paneContentWidth(Rect(x: 0, y: 0, width: size.width, height: size.height), banner: model.banner != nil)
         let rows = Paragraph(model.plan).rows(width: width)
-        model.planScroll = rows.firstIndex { $0.text.hasPrefix("File ") } ?? 0
+        let filePrefix = strings(.planFile, "")
+        model.planScroll = rows.firstIndex { $0.text.hasPrefix(filePrefix) } ?? 0
     }
 
-    static func planLines(stage: StageRecord, entries: [PlanEntry], target: String, theme: Theme) -> [Line] {
-        var out: [Line] = [Line("Plan for \(stage.id) on \(target)", style: .bold),
-                           Line("from live checks; nothing has been changed", style: theme.muted), ""]
+    static func planLines(stage: StageRecord, entries: [PlanEntry], target: String, theme: Theme,
+                          strings: Strings) -> [Line] {
+        var out: [Line] = [Line(strings(.planTitle, stage.id.rawValue, target), style: .bold),
+                           Line(strings[.planFromLiveChecks], style: theme.muted), ""]
         for e in entries {
             out.append(Line([Span(e.title, style: .bold), Span("  " + e.step.rawValue, style: theme.muted)]))
-            if let err = e.error {
-                out.append(Line(theme.glyph(.failed) + " cannot check: " + err, style: theme.error))
-                out.append("")
-                continue
-            }
-            switch e.check {
-            case .satisfied(let r)?: out.append(Line(theme.glyph(.done) + " nothing to do: " + r, style: theme.success))
-            case .needsChange(let r)?: out.append(Line("needs change: " + r, style: theme.warning))
-            case nil: break
-            }
-            if let p = e.plan {
-                for n in p.notes { out.append(Line("# " + n, style: theme.muted)) }
-                for a in p.actions {
-                    switch a {
-                    case .command(let c):
-                        var spans = [Span(c.asRoot ? "# " : "$ ", style: theme.muted),
-                                     Span(c.argv.map(displayQuote).joined(separator: " "), style: theme.command)]
-                        if c.asRoot { spans.append(Span("  (as root)", style: theme.muted)) }
-                        out.append(Line(spans))
-                    case .file(let f):
-                        let d = f.diff
-                        if d.isEmpty {
-                            out.append(Line("= \(f.path) (unchanged)", style: theme.muted))
-                            continue
-                        }
-                        out.append(Line("File " + f.path + (f.currentContent == nil ? " (new)" : ""), style: .bold))
-                        for l in d.split(separator: "\n", omittingEmptySubsequences: true) {
-                            let s = String(l)
-                            if s.hasPrefix("+++") || s.hasPrefix("---") { out.append(Line(s, style: .bold)) }
-                            else if s.hasPrefix("+") { out.append(Line(s, style: theme.diffAdded)) }
-                            else if s.hasPrefix("-") { out.append(Line(s, style: theme.diffRemoved)) }
-                            else if s.hasPrefix("@@") { out.append(Line(s, style: theme.diffHunk)) }
-                            else { out.append(Line(s)) }
-                        }
-                    }
-                }
-            }
+            out += entryLines(e, theme: theme, strings: strings)
             out.append("")
         }
-        if entries.isEmpty { out.append("This stage has no steps.") }
+        if entries.isEmpty { out.append(Line(strings[.planNoSteps])) }
         return out
+    }
+
+    /// One step's check result and plan: commands (`$`, or `#` as root), notes, file diffs.
+    /// Parts of a step's plan to show.
+    struct PlanParts: OptionSet {
+        let rawValue: Int
+        static let check = PlanParts(rawValue: 1)
+        static let commands = PlanParts(rawValue: 2)
+        static let files = PlanParts(rawValue: 4)
+        static let all: PlanParts = [.check, .commands, .files]
+    }
+
+    /// One step's check result and plan: notes and commands (`$`, or `#` as root), file diffs.
+    /// `typed`: commands as the learner types them (`$ sudo …`), for training mode.
+    static func entryLines(_ e: PlanEntry, theme: Theme, strings: Strings, typed: Bool = false,
+                           parts: PlanParts = .all) -> [Line] {
+        var out: [Line] = []
+        if let err = e.error {
+            if parts.contains(.check) { out.append(Line(theme.glyph(.failed) + " " + strings(.planCannotCheck, err), style: theme.error)) }
+            return out
+        }
+        if parts.contains(.check) {
+            switch e.check {
+            case .satisfied(let r)?: out.append(Line(theme.glyph(.done) + " " + strings(.planNothingToDo, r), style: theme.success))
+            case .needsChange(let r)?: out.append(Line(strings(.planNeedsChange, r), style: theme.warning))
+            case nil: break
+            }
+        }
+        guard let p = e.plan else { return out }
+        if parts.contains(.commands) { for n in p.notes { out.append(Line("# " + n, style: theme.muted)) } }
+        for a in p.actions {
+            switch a {
+            case .command(let c) where parts.contains(.commands):
+                let argv = c.argv.map(displayQuote).joined(separator: " ")
+                var spans = [Span(c.asRoot && !typed ? "# " : "$ ", style: theme.muted),
+                             Span((typed && c.asRoot ? "sudo " : "") + argv, style: theme.command)]
+                if c.asRoot && !typed { spans.append(Span("  " + strings[.planAsRoot], style: theme.muted)) }
+                out.append(Line(spans))
+            case .file(let f) where parts.contains(.files):
+                let d = f.diff
+                if d.isEmpty {
+                    out.append(Line("= " + strings(.planUnchanged, f.path), style: theme.muted))
+                    continue
+                }
+                out.append(Line(strings(f.currentContent == nil ? .planFileNew : .planFile, f.path), style: .bold))
+                out += WizardView.diffLines(d, theme: theme, omittingEmpty: true)
+            default:
+                break
+            }
+        }
+        return out
+    }
+
+    // MARK: training mode
+
+    /// The keymap in use: training mode's while it shows a step, else the main one.
+    var activeKeymap: Keymap<WizardAction> { training.showsScreen ? trainingKeymap : keymap }
+
+    /// Enter / `a` in training mode: walk the runnable steps of the scope one at a time.
+    func startTrainingWalk(_ scope: RunScope) {
+        if isRunning { model.notice = strings[.noticeStepRunning]; return }
+        if askForMissingInputs(scope) { return }
+        model.banner = state.stages.isEmpty ? model.banner : nil
+        let ids = state.stepIDs(in: scope).filter { state.step($0)?.status.isRunnable == true }
+        if ids.isEmpty { model.notice = strings[.noticeNothingToDo]; return }
+        sendTraining(.start(ids))
+    }
+
+    /// Feeds an event to the training state machine and carries out its effects.
+    func sendTraining(_ event: TrainingEvent) {
+        let before = training.current
+        let effects = Training.reduce(&training, event)
+        if training.current != before {
+            trainingScroll = 0
+            if let id = training.current, let i = state.stages.firstIndex(where: { $0.steps.contains { $0.id == id } }),
+               i != model.selected {
+                model.selected = i
+                selectionChanged()
+            }
+        }
+        for e in effects {
+            switch e {
+            case .plan(let id):
+                trainingEntry = nil
+                let runtime = self.runtime
+                trainingTask?.cancel()
+                trainingTask = Task { [weak self] in
+                    let entry = await runtime.plan(RunScope(step: id)).first
+                    guard let self, !Task.isCancelled, self.training.phase == .planning(id) else { return }
+                    self.trainingEntry = entry
+                    self.trainingTask = nil
+                    self.sendTraining(.planned(id, commands: Self.typedCommands(entry)))
+                    self.stateChanged = true
+                }
+            case .run(let id):
+                runTrainingStep(id)
+            case .skip(let id):
+                let runtime = self.runtime
+                let at = now()
+                Task { [weak self] in
+                    let effects = await runtime.send(.skip(id, at: at))
+                    for case .rejected(let r) in effects { self?.model.notice = r }
+                    self?.requestStateRefresh()
+                }
+            case .close:
+                trainingTask?.cancel()
+                trainingTask = nil
+                trainingEntry = nil
+                trainingPrompt.clear()
+            }
+        }
+    }
+
+    private func runTrainingStep(_ id: StepID) {
+        if isRunning { model.notice = strings[.noticeStepRunning]; return }
+        showRunStart(strings(.outputRun, id.rawValue))
+        let runtime = self.runtime
+        runTask = Task { [weak self] in
+            let r = await runtime.run(RunScope(step: id))
+            let after = await runtime.state
+            guard let self else { return }
+            self.state = after
+            self.runFinished(r)
+            self.sendTraining(.finished(id, succeeded: after.step(id)?.status == .succeeded))
+            self.stateChanged = true
+        }
+        requestStateRefresh()
+    }
+
+    /// The commands of a step's plan as the learner types them (`sudo` in front of root ones).
+    static func typedCommands(_ entry: PlanEntry?) -> [String] {
+        guard let plan = entry?.plan else { return [] }
+        return plan.actions.compactMap { a in
+            guard case .command(let c) = a else { return nil }
+            return (c.asRoot ? "sudo " : "") + c.argv.map(displayQuote).joined(separator: " ")
+        }
+    }
+
+    private func trainingPromptKey(_ key: Key) -> TUICommand {
+        switch trainingPrompt.handle(key) {
+        case .submit:
+            let text = trainingPrompt.value
+            trainingPrompt.clear()
+            sendTraining(.submit(text))
+        case .cancel:
+            trainingPrompt.clear()
+            sendTraining(.closePrompt)
+        default:
+            break
+        }
+        return .redraw
+    }
+
+    /// The hint after a step: what to look at by hand (string table, per stage).
+    func trainingHint(_ stage: StageID) -> String {
+        let domain = state.inputs[InputKey.domain.rawValue] ?? "yourdomain"
+        let ip = state.inputs[InputKey.serverIP.rawValue] ?? domain
+        let key = StringKey(rawValue: "train.hint." + stage.rawValue) ?? .trainHintGeneric
+        return strings(key, domain, ip)
+    }
+
+    /// The training screen for the current phase.
+    func trainingView() -> TrainingViewModel {
+        let width = WizardView.paneContentWidth(Rect(x: 0, y: 0, width: size.width, height: size.height), banner: model.banner != nil)
+        let id = training.current ?? ""
+        let step = state.step(id)
+        let stage = state.stages.first { $0.steps.contains { $0.id == id } }
+        let title = strings(.trainTitle, stage?.id.rawValue ?? "", "\(training.index + 1)", "\(training.steps.count)")
+        var body: [Line] = []
+        var footer: [Line] = []
+        let md = Markdown.Styles(theme: theme)
+        func inline(_ text: String) -> Line { Markdown("", styles: md).inline(text, base: .plain) }
+        body.append(Line([Span(strings(.trainStep, step?.title ?? id.rawValue), style: .bold), Span("  " + id.rawValue, style: theme.muted)]))
+        switch training.phase {
+        case .planning:
+            body.append(Line(strings(.trainPlanning, targetText), style: theme.muted))
+        case .gate:
+            // The check, then what will run; a short lesson excerpt (its first section's heading
+            // and first paragraph, at most 5 rows: the Lesson tab has the rest); then file diffs.
+            if let e = trainingEntry {
+                body += Self.entryLines(e, theme: theme, strings: strings, parts: .check)
+                if e.plan != nil {
+                    body.append(Line(strings[.trainWillRun], style: .bold))
+                    body += Self.entryLines(e, theme: theme, strings: strings, typed: true, parts: .commands)
+                } else if case .satisfied(let r)? = e.check {
+                    body = [body[0], Line(theme.glyph(.done) + " " + strings(.trainNothingToRun, r), style: theme.success)]
+                }
+            }
+            if let st = stage, let src = lessonSource(st.id), let excerpt = Markdown.section(src, where: { _ in true }) {
+                let blocks = Markdown.parse(excerpt)
+                var short = ""
+                if case .heading(_, let h)? = blocks.first { short = "## " + h + "\n" }
+                if let p = blocks.lazy.compactMap({ b -> String? in if case .paragraph(let p) = b { return p } else { return nil } }).first {
+                    short += p
+                }
+                var rows = Markdown(short, styles: md, plain: theme.plain).lines(width: width)
+                if rows.count > 5 {
+                    rows = Array(rows.prefix(5))
+                    rows[4] = Line(TextWrap.truncate(rows[4].text, width: width - DisplayWidth.of(theme.ellipsis), ellipsis: "") + theme.ellipsis)
+                }
+                body.append("")
+                body.append(Line(strings[.trainFromLesson], style: theme.title))
+                body += rows
+            }
+            if let e = trainingEntry {
+                let files = Self.entryLines(e, theme: theme, strings: strings, parts: .files)
+                if !files.isEmpty { body.append(""); body += files }
+            }
+            if let m = training.mismatch {
+                footer.append(Line([Span(theme.glyph(.failed) + " " + strings[.trainMismatch] + " ", style: theme.warning),
+                                    Span(m.expected, style: theme.command)]))
+                footer.append(Line([Span("  " + strings[.trainYouTyped] + " ", style: theme.warning),
+                                    Span(m.typed, style: theme.diffRemoved)]))
+                footer.append(Line(strings(.trainFirstDifference, "\(m.word)", "`\(m.want)`", "`\(m.got)`") + "; "
+                                   + strings[.trainRetryOrRun], style: theme.muted))
+            } else if let ok = training.lastMatch {
+                footer.append(Line(theme.glyph(.done) + " " + strings(.trainMatch, ok), style: theme.success))
+            }
+            if training.typing && training.mismatch == nil {
+                footer.append(Line(strings(.trainTypeHere, "\(training.typedCount + 1)", "\(training.expected.count)"), style: .bold))
+            } else if training.mismatch == nil {
+                footer.append(Line(strings[training.expected.isEmpty ? .trainPromptNoCommand : .trainPromptEnter], style: .bold))
+            }
+        case .after(_, let ok):
+            if ok {
+                let how = step?.noopReason.map { strings(.runStepNoop, $0) } ?? strings[.runStepChanged]
+                body.append(Line(theme.glyph(.done) + " " + strings(.trainAfterOK, how), style: theme.success))
+            } else {
+                body.append(Line(theme.glyph(.failed) + " " + strings(.trainAfterFailed, step?.error ?? strings.status(step?.status ?? .failed)),
+                                 style: theme.error))
+            }
+            body.append("")
+            body.append(Line(strings[.trainLookYourself], style: theme.title))
+            body.append(inline(trainingHint(stage?.id ?? "")))
+            if !ok {
+                footer.append(Line(strings[.trainAgain], style: .bold))
+            } else if let next = training.next {
+                footer.append(Line(strings(.trainNextStep, state.step(next)?.title ?? next.rawValue), style: .bold))
+            } else {
+                footer.append(Line(strings[.trainWalkDone], style: .bold))
+            }
+        case .off, .running:
+            break
+        }
+        var v = TrainingViewModel(title: title, body: body, footer: footer,
+                                  prompt: training.typing ? trainingPrompt.value : nil)
+        v.scroll = trainingScroll
+        return v
     }
 
     // MARK: log (transcript)
 
     private func loadTranscript() {
         logOutput.clear()
-        guard let path = transcriptPath else { logOutput.append(line: "no transcript"); return }
+        guard let path = transcriptPath else { logOutput.append(line: strings[.logNone]); return }
         let records = (try? Transcript.read(path: path)) ?? []
-        if records.isEmpty { logOutput.append(line: "the transcript (\(path)) is empty: no command has run yet") }
+        if records.isEmpty { logOutput.append(line: strings(.logEmpty, path)) }
         let fmt = DateFormatter()
         fmt.dateFormat = "HH:mm:ss"
         for r in records.suffix(2_000) {
             let took = String(format: "%.1f s", r.end.timeIntervalSince(r.start))
             let status = r.exitStatus.map { "exit \($0)" } ?? r.termination
-            logOutput.append(line: "\(fmt.string(from: r.start)) \(r.label ?? "-") \(theme.separator) \(status) \(theme.separator) \(took)\(r.asRoot ? " \(theme.separator) as root" : "")")
+            logOutput.append(line: "\(fmt.string(from: r.start)) \(r.label ?? "-") \(theme.separator) \(status) \(theme.separator) \(took)\(r.asRoot ? " \(theme.separator) " + strings[.logAsRoot] : "")")
             logOutput.append(line: "\(r.asRoot ? "#" : "$") \(r.argv.map(displayQuote).joined(separator: " "))")
-            if r.lineCount > r.output.count { logOutput.append(line: "  … \(r.lineCount - r.output.count) earlier lines not kept") }
+            if r.lineCount > r.output.count { logOutput.append(line: "  \(theme.ellipsis) " + strings(.logEarlier, "\(r.lineCount - r.output.count)")) }
             for o in r.output { logOutput.append(line: "  " + o.text) }
         }
         logOutput.scrollToBottom()
@@ -1024,7 +1259,7 @@ public final class WizardApp: TUIApp {
             }
             self?.requestStateRefresh()
         }
-        model.notice = "\(key.label) set to \(value)"
+        model.notice = strings(.noticeInputSet, key.label, value)
         return true
     }
 
@@ -1054,9 +1289,11 @@ public final class WizardApp: TUIApp {
 /// status: 0, or 130 when a signal ended it.
 @MainActor
 public func runWizardTUI(session: Session, runner: any CommandRunning, localRunner: (any CommandRunning)?,
-                         plain: Bool, initialActions: [Action] = []) async -> (status: Int32, message: String?) {
+                         plain: Bool, language: Language = .en, training: Bool = false,
+                         initialActions: [Action] = []) async -> (status: Int32, message: String?) {
     let theme = Theme.fromEnvironment(TUIEnvironment.environment, plain: plain)
-    let app = WizardApp(session: session, runner: runner, localRunner: localRunner, theme: theme)
+    let app = WizardApp(session: session, runner: runner, localRunner: localRunner, theme: theme, language: language,
+                        training: training)
     // Inputs from the answers file, applied like `djdeploy run` does, before the screen opens
     // (an invalid answer is a plain error message).
     for action in initialActions {

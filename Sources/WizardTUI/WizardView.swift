@@ -1,14 +1,16 @@
 import TerminalUI
+import WizardCore
 
 /// The right pane's tabs.
 public enum PaneTab: Int, Sendable, CaseIterable {
     case lesson, plan, output, inputs
-    public var title: String {
+    public var title: String { title(Strings(.en)) }
+    public func title(_ s: Strings) -> String {
         switch self {
-        case .lesson: return "Lesson"
-        case .plan: return "Plan"
-        case .output: return "Output"
-        case .inputs: return "Inputs"
+        case .lesson: return s[.tabLesson]
+        case .plan: return s[.tabPlan]
+        case .output: return s[.tabOutput]
+        case .inputs: return s[.tabInputs]
         }
     }
 }
@@ -54,6 +56,8 @@ public struct WizardViewModel: Sendable {
     public var tab: PaneTab = .lesson
     public var tick = 0
     public var lesson: [Line] = []
+    /// The lesson's markdown source: rendered by `Markdown` at the pane's width (else `lesson`).
+    public var lessonMarkdown: String?
     public var lessonScroll = 0
     public var plan: [Line] = []
     public var planScroll = 0
@@ -74,7 +78,27 @@ public struct WizardViewModel: Sendable {
     /// A line above the panes (e.g. the resume banner), or nil.
     public var banner: String?
     public var modal: Modal?
+    /// The UI language's strings.
+    public var strings = Strings(.en)
+    /// Training mode's step screen; when set, it takes the right pane's place.
+    public var training: TrainingViewModel?
     public init() {}
+}
+
+/// Training mode's step screen (`--training`): what the step will do, the lesson excerpt, and
+/// the prompt where the learner types the command.
+public struct TrainingViewModel: Sendable {
+    public var title: String
+    /// Scrollable content (the step, its plan, the lesson excerpt, the hint after the step).
+    public var body: [Line]
+    public var scroll = 0
+    /// Pinned under the body: what to do now, the result of a typed command.
+    public var footer: [Line]
+    /// The text typed so far while the prompt is open (nil when closed).
+    public var prompt: String?
+    public init(title: String, body: [Line], footer: [Line] = [], prompt: String? = nil) {
+        self.title = title; self.body = body; self.footer = footer; self.prompt = prompt
+    }
 }
 
 /// Renders the main screen from a `WizardViewModel`.
@@ -113,7 +137,7 @@ public enum WizardView {
     public static func render(_ m: WizardViewModel, keyHints: [KeyHint], theme: Theme, into buffer: inout Buffer) {
         let area = buffer.area
         if area.width < minWidth || area.height < minHeight {
-            renderTooSmall(theme: theme, into: &buffer)
+            renderTooSmall(theme: theme, strings: m.strings, into: &buffer)
             return
         }
         let r = regions(area, banner: m.banner != nil)
@@ -127,7 +151,7 @@ public enum WizardView {
 
         var right = m.progress
         if let n = m.notice { right = n }
-        StatusBar(left: [Span(m.target), Span("profile " + m.profile), Span("state " + m.statePath)],
+        StatusBar(left: [Span(m.target), Span(m.strings(.statusBarProfile, m.profile)), Span(m.strings(.statusBarState, m.statePath))],
                   right: [Span(right)], style: theme.statusBar, divider: " \(theme.separator) ")
             .render(area: r.status, into: &buffer)
         KeyBar(keyHints, theme: theme).render(area: r.keys, into: &buffer)
@@ -135,12 +159,12 @@ public enum WizardView {
         if let modal = m.modal { modal.render(area: area, into: &buffer) }
     }
 
-    public static func renderTooSmall(theme: Theme, into buffer: inout Buffer) {
+    public static func renderTooSmall(theme: Theme, strings: Strings = Strings(.en), into buffer: inout Buffer) {
         let area = buffer.area
         let lines = [
-            "terminal too small: need \(minWidth)\(theme.times)\(minHeight)",
-            "(now \(area.width)\(theme.times)\(area.height))",
-            "enlarge the window, or press q to quit",
+            strings[.errorTerminalTooSmall].replacingOccurrences(of: "80×24", with: "\(minWidth)\(theme.times)\(minHeight)"),
+            strings(.errorTerminalSizeNow, "\(area.width)", "\(area.height)").replacingOccurrences(of: "×", with: theme.times),
+            strings[.errorTerminalEnlarge],
         ]
         let rows = lines.enumerated().flatMap { i, l in TextWrap.wrap(l, width: max(1, area.width)).map { (i, $0) } }
         let top = max(0, (area.height - rows.count) / 2)
@@ -152,7 +176,7 @@ public enum WizardView {
 
     static func renderStages(_ m: WizardViewModel, theme: Theme, area: Rect, into buffer: inout Buffer) {
         let done = m.stages.filter { $0.status == .done || $0.status == .skipped }.count
-        let block = Block(title: "Stages \(done)/\(m.stages.count)", theme: theme)
+        let block = Block(title: "\(m.strings[.paneStages]) \(done)/\(m.stages.count)", theme: theme)
         block.render(area: area, into: &buffer)
         let inner = block.inner(area)
         var items: [ListItem] = []
@@ -191,12 +215,16 @@ public enum WizardView {
     }
 
     static func renderPane(_ m: WizardViewModel, theme: Theme, area: Rect, into buffer: inout Buffer) {
+        if let t = m.training {
+            renderTraining(t, m, theme: theme, area: area, into: &buffer)
+            return
+        }
         let stageName = m.stages.indices.contains(m.selected) ? m.stages[m.selected].name : ""
         let block = Block(title: "\(m.selected + 1)/\(m.stages.count) \(stageName)", theme: theme, focused: true)
         block.render(area: area, into: &buffer)
         let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
         guard inner.height >= 3 else { return }
-        Tabs(PaneTab.allCases.map(\.title), selected: m.tab.rawValue, activeStyle: theme.tabActive,
+        Tabs(PaneTab.allCases.map { $0.title(m.strings) }, selected: m.tab.rawValue, activeStyle: theme.tabActive,
              inactiveStyle: theme.tabInactive, divider: theme.separator)
             .render(area: inner.row(0), into: &buffer)
         buffer.set(string: String(repeating: theme.borders.horizontal, count: inner.width), x: inner.x, y: inner.y + 1,
@@ -204,13 +232,45 @@ public enum WizardView {
         let content = Rect(x: inner.x, y: inner.y + 2, width: inner.width, height: inner.height - 2)
         switch m.tab {
         case .lesson:
-            Paragraph(m.lesson, scroll: m.lessonScroll).render(area: content, into: &buffer)
+            if let md = m.lessonMarkdown {
+                let rows = Markdown(md, styles: Markdown.Styles(theme: theme), plain: theme.plain).lines(width: content.width)
+                Paragraph(rows, wrap: false, scroll: m.lessonScroll).render(area: content, into: &buffer)
+            } else {
+                Paragraph(m.lesson, scroll: m.lessonScroll).render(area: content, into: &buffer)
+            }
         case .plan:
             Paragraph(m.plan, scroll: m.planScroll).render(area: content, into: &buffer)
         case .output:
             renderOutput(m, theme: theme, area: content, into: &buffer)
         case .inputs:
             renderInputs(m, theme: theme, area: content, into: &buffer)
+        }
+    }
+
+    static func renderTraining(_ t: TrainingViewModel, _ m: WizardViewModel, theme: Theme, area: Rect,
+                               into buffer: inout Buffer) {
+        let block = Block(title: t.title, theme: theme, focused: true)
+        block.render(area: area, into: &buffer)
+        let inner = block.inner(area).inset(horizontal: 1, vertical: 0)
+        guard inner.height >= 3 else { return }
+        var footer = t.footer.flatMap { TextWrap.wrap($0, width: inner.width) }
+        if let p = t.prompt {
+            footer.append(Line([Span("$ ", style: theme.selected), Span(p + (theme.plain ? "_" : "▏"), style: theme.selected)]))
+        }
+        footer = Array(footer.suffix(max(0, inner.height - 2)))
+        let bodyH = inner.height - footer.count - (footer.isEmpty ? 0 : 1)
+        Paragraph(t.body, scroll: t.scroll).render(area: Rect(x: inner.x, y: inner.y, width: inner.width, height: bodyH), into: &buffer)
+        if !footer.isEmpty {
+            let ruleY = inner.y + bodyH
+            buffer.set(string: String(repeating: theme.borders.horizontal, count: inner.width), x: inner.x, y: ruleY,
+                       style: theme.border, maxX: inner.right)
+            for (i, l) in footer.enumerated() {
+                let y = ruleY + 1 + i
+                if t.prompt != nil && i == footer.count - 1 {
+                    buffer.fill(Rect(x: inner.x, y: y, width: inner.width, height: 1), with: Cell(" ", style: theme.selected))
+                }
+                buffer.set(line: l, x: inner.x, y: y, maxX: inner.right)
+            }
         }
     }
 
@@ -227,10 +287,10 @@ public enum WizardView {
             buffer.fill(info, with: Cell(" ", style: theme.selected))
             buffer.set(string: "/" + prompt + (theme.plain ? "_" : "▏"), x: info.x, y: info.y, style: theme.selected, maxX: info.right)
         } else {
-            let follow = m.output.follow ? "follow" : "paused (End: follow)"
-            var text = "\(m.output.totalLines) lines \(theme.separator) \(follow)"
+            let follow = m.output.follow ? m.strings[.outputFollow] : m.strings[.outputPaused]
+            var text = "\(m.strings(.outputLines, "\(m.output.totalLines)")) \(theme.separator) \(follow)"
             if !m.outputTitle.isEmpty { text = m.outputTitle + " \(theme.separator) " + text }
-            if !m.searchQuery.isEmpty { text += " \(theme.separator) /\(m.searchQuery): \(m.searchMatches.count) matches" }
+            if !m.searchQuery.isEmpty { text += " \(theme.separator) " + m.strings(.outputMatches, m.searchQuery, "\(m.searchMatches.count)") }
             buffer.set(string: TextWrap.truncate(text, width: info.width, ellipsis: theme.ellipsis), x: info.x, y: info.y,
                        style: theme.muted, maxX: info.right)
         }
@@ -240,7 +300,7 @@ public enum WizardView {
         let labelW = min(18, (m.inputs.map { DisplayWidth.of($0.label) }.max() ?? 0) + 1)
         var y = area.y
         if m.inputs.isEmpty {
-            buffer.set(string: "This stage reads no inputs.", x: area.x, y: y, style: theme.muted, maxX: area.right)
+            buffer.set(string: m.strings[.inputsNone], x: area.x, y: y, style: theme.muted, maxX: area.right)
             return
         }
         for (i, f) in m.inputs.enumerated() where y < area.bottom {
@@ -251,9 +311,9 @@ public enum WizardView {
             let field = Rect(x: fx, y: y, width: area.right - fx, height: 1)
             let fieldStyle = focused ? theme.selected.adding(.underline) : Style(flags: .underline)
             buffer.fill(field, with: Cell(" ", style: fieldStyle))
-            let shown = f.secret ? (f.value.isEmpty ? "" : "(set, hidden)") : f.value
+            let shown = f.secret ? (f.value.isEmpty ? "" : m.strings[.inputsHidden]) : f.value
             if shown.isEmpty, let d = f.defaultValue {
-                buffer.set(string: "default: " + d, x: fx, y: y, style: fieldStyle.patched(theme.muted), maxX: field.right)
+                buffer.set(string: m.strings(.inputsDefault, d), x: fx, y: y, style: fieldStyle.patched(theme.muted), maxX: field.right)
             } else {
                 let end = buffer.set(string: shown, x: fx, y: y, style: fieldStyle, maxX: field.right)
                 if focused && !f.secret && end < field.right {
@@ -267,33 +327,39 @@ public enum WizardView {
                     y += 1
                 }
             } else if let d = f.defaultValue, !shown.isEmpty, y < area.bottom {
-                buffer.set(string: "default: " + d, x: fx, y: y, style: theme.muted, maxX: area.right)
+                buffer.set(string: m.strings(.inputsDefault, d), x: fx, y: y, style: theme.muted, maxX: area.right)
                 y += 1
             }
         }
     }
 
     /// Styles a plan: `$ command` lines, then unified diffs (+ green, - red, @@ cyan).
-    public static func planLines(commands: [String], diffs: [(path: String, diff: String)], theme: Theme) -> [Line] {
-        var out: [Line] = [Line("Commands", style: .bold)]
+    public static func planLines(commands: [String], diffs: [(path: String, diff: String)], theme: Theme,
+                                 strings: Strings = Strings(.en)) -> [Line] {
+        var out: [Line] = [Line(strings[.planCommands], style: .bold)]
         for c in commands { out.append(Line([Span("$ ", style: theme.muted), Span(c, style: theme.command)])) }
         for d in diffs {
             out.append("")
-            out.append(Line("File " + d.path, style: .bold))
-            for l in d.diff.split(separator: "\n", omittingEmptySubsequences: false) {
-                let s = String(l)
-                if s.hasPrefix("+++") || s.hasPrefix("---") { out.append(Line(s, style: .bold)) }
-                else if s.hasPrefix("+") { out.append(Line(s, style: theme.diffAdded)) }
-                else if s.hasPrefix("-") { out.append(Line(s, style: theme.diffRemoved)) }
-                else if s.hasPrefix("@@") { out.append(Line(s, style: theme.diffHunk)) }
-                else { out.append(Line(s)) }
-            }
+            out.append(Line(strings(.planFile, d.path), style: .bold))
+            out += diffLines(d.diff, theme: theme, omittingEmpty: false)
         }
         return out
     }
 
+    /// A unified diff, styled: `+` green, `-` red, `@@` cyan, file headers bold.
+    public static func diffLines(_ diff: String, theme: Theme, omittingEmpty: Bool) -> [Line] {
+        diff.split(separator: "\n", omittingEmptySubsequences: omittingEmpty).map { l in
+            let s = String(l)
+            if s.hasPrefix("+++") || s.hasPrefix("---") { return Line(s, style: .bold) }
+            if s.hasPrefix("+") { return Line(s, style: theme.diffAdded) }
+            if s.hasPrefix("-") { return Line(s, style: theme.diffRemoved) }
+            if s.hasPrefix("@@") { return Line(s, style: theme.diffHunk) }
+            return Line(s)
+        }
+    }
+
     /// The `?` help modal: the key table from the keymap in two columns, and the glyph legend.
-    public static func helpModal<A>(_ keymap: Keymap<A>, theme: Theme, width: Int) -> Modal {
+    public static func helpModal<A>(_ keymap: Keymap<A>, theme: Theme, width: Int, strings: Strings = Strings(.en)) -> Modal {
         let rows = keymap.helpTable(plain: theme.plain)
         let inner = width - 4
         let colW = inner / 2
@@ -315,9 +381,22 @@ public enum WizardView {
         var legend: [Span] = []
         for g in StatusGlyph.allCases {
             legend.append(Span(theme.glyph(g), style: theme.glyphStyle(g)))
-            legend.append(Span(" " + g.rawValue + "  "))
+            legend.append(Span(" " + legendName(g, strings) + "  "))
         }
         lines.append(Line(legend))
-        return Modal(title: "Keys", message: lines, hints: [KeyHint(key: "Esc", text: "close")], theme: theme, width: width)
+        return Modal(title: strings[.helpTitle], message: lines, hints: [KeyHint(key: "Esc", text: strings[.hintClose])],
+                     theme: theme, width: width)
+    }
+
+    static func legendName(_ g: StatusGlyph, _ s: Strings) -> String {
+        switch g {
+        case .pending: return s.status(.pending)
+        case .running: return s.status(.running)
+        case .done: return s[.glyphLegendDone]
+        case .failed: return s.status(.failed)
+        case .interrupted: return s.status(.interrupted)
+        case .skipped: return s.status(.skipped)
+        case .stale: return s.status(.stale)
+        }
     }
 }

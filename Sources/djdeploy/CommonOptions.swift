@@ -26,6 +26,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Language of the wizard: en or zh (default: from LC_ALL / LC_MESSAGES / LANG).", valueName: "lang"))
     var lang: String?
 
+    @Flag(name: .long, help: "Training mode (the wizard): each step shows its lesson excerpt and its exact commands before it runs; Enter runs it, t lets you type the command yourself.")
+    var training = false
+
     @Flag(name: .long, help: .hidden)
     var demo = false
 

@@ -28,12 +28,21 @@ struct TUICommand: AsyncParsableCommand {
             throw ExitCode(DeployExitCode.badInput.rawValue)
         }
         Console.plain = common.plain
+        let lang = try common.language
+        let strings = Strings(lang)
         let session = try common.openSession()
         defer { session.close() }
 
         // First run without answers: there is no target to deploy to yet.
         guard session.state.target != nil else {
-            Console.error("the first run needs an answers file with the target and the domain: `djdeploy --answers FILE` (see docs/answers.md)")
+            if common.training {
+                // Training needs a server: point at the practice sandbox (it needs root and
+                // changes this machine, so the learner runs it, not the wizard).
+                Console.error(strings(.trainNoServerTitle, "sudo djdeploy sandbox up --answers-out sandbox.yaml",
+                                      "djdeploy --training --answers sandbox.yaml"))
+            } else {
+                Console.error(strings[.errorFirstRunNeedsAnswers])
+            }
             throw ExitCode(DeployExitCode.badInput.rawValue)
         }
         let target: Target
@@ -48,6 +57,7 @@ struct TUICommand: AsyncParsableCommand {
         _ = await session.reapOrphans(runner)
 
         let (status, message) = await runWizardTUI(session: session, runner: runner, localRunner: local, plain: common.plain,
+                                                   language: lang, training: common.training,
                                                    initialActions: session.inputActions())
         await runner.shutdown()
         if local !== runner { await local.shutdown() }

@@ -1,4 +1,5 @@
 import Testing
+import WizardCore
 @testable import TerminalUI
 @testable import WizardTUI
 
@@ -35,7 +36,28 @@ import Testing
             (.char("q"), .quit), (.ctrl("c"), .cancelStep), (.char("/"), .search),
         ]
         for (k, a) in expected { #expect(m.action(for: k) == a, "\(k)") }
-        for a in WizardAction.allCases { #expect(m.bindings.contains { $0.action == a }, "\(a) unbound") }
+        for lang in Language.allCases {
+            let main = WizardKeys.keymap(lang), training = WizardKeys.trainingKeymap(lang)
+            #expect(main.conflicts.isEmpty && training.conflicts.isEmpty)
+            for a in WizardAction.allCases {
+                #expect(main.bindings.contains { $0.action == a } || training.bindings.contains { $0.action == a }, "\(a) unbound")
+            }
+        }
+        // Training mode's keys (shown while a step waits) take Enter, t, s and Esc; the rest stays.
+        let t = WizardKeys.trainingKeymap(.en)
+        for (k, a) in [(Key.enter, WizardAction.trainContinue), (.char("t"), .trainType), (.char("s"), .trainSkip),
+                       (.escape, .trainLeave), (.char("q"), .quit), (.char("?"), .help), (.pageDown, .pageDown)] {
+            #expect(t.action(for: k) == a, "\(k)")
+        }
+        #expect(t.keyBarEntries().prefix(2).map(\.key) == ["Enter", "t"])
+    }
+    @Test func keyBarsFitAt80ColumnsInEveryLanguage() {
+        for lang in Language.allCases {
+            for m in [WizardKeys.keymap(lang), WizardKeys.trainingKeymap(lang)] {
+                let bar = KeyBar(m.keyBarEntries())
+                #expect(bar.fitting(width: 80).count == m.keyBarEntries().count, "\(lang)")
+            }
+        }
     }
     @Test func wizardKeyBarFitsAt80Columns() {
         let bar = KeyBar(WizardKeys.keymap.keyBarEntries())

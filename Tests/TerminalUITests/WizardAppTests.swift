@@ -100,12 +100,13 @@ struct Harness {
     /// `name` gives a fixed directory (for snapshots); state is kept between harnesses on the
     /// same directory (for resume).
     init(name: String, fresh: Bool = true, sleep: Int = 1, site: Bool = false, domain: String? = "example.com",
-         fixedClock: Bool = false) {
+         fixedClock: Bool = false, language: Language = .en, training: Bool = false, stageID: StageID? = nil) {
         dir = "/tmp/djdeploy-tui-" + name      // fixed: paths appear in the snapshots
         if fresh { try? FileManager.default.removeItem(atPath: dir) }
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var d = DemoDeployment.make(directory: dir + "/demo", sleepSeconds: sleep)
         if site { d.stages.insert(siteStage(), at: 0) }
+        if let stageID { d.stages[d.stages.count - 1].id = stageID }   // e.g. a real stage's lesson
         deployment = d
         store = StateStore(path: dir + "/state.json")
         var state = (try? store.load()) ?? WizardState(deployment: d, profile: "test", target: .local)
@@ -121,7 +122,7 @@ struct Harness {
         let store = self.store
         let initial = state
         app = WizardApp(deployment: d, state: state, statePath: store.path, transcriptPath: nil, assetsDirectory: nil,
-                        runner: runner, theme: Theme(), now: clock) { confirm, events in
+                        runner: runner, theme: Theme(), language: language, training: training, now: clock) { confirm, events in
             WizardRuntime(deployment: d, state: initial, store: store, runner: runner, localRunner: nil,
                           confirm: confirm, clock: clock, events: events)
         }
