@@ -70,6 +70,10 @@ final class ChildProcess: @unchecked Sendable {
         self.holdStdinOpen = holdStdinOpen
         _ = dj_set_nonblocking(outFD)
         _ = dj_set_nonblocking(errFD)
+        #if os(Linux)
+        // A bigger stdout pipe (F_SETPIPE_SZ): a fast writer blocks, and we wake up, less often.
+        _ = fcntl(outFD, 1031, Int32(Self.readSize))
+        #endif
         if inFD >= 0 { _ = dj_set_nonblocking(inFD) }
     }
 
@@ -112,70 +116,32 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Drains output until the child has exited and its pipes are closed (or stay silent for a
     /// short grace after the exit, when a grandchild keeps them open). Blocking: call it on a
-    /// dedicated thread. `hook` may rewrite a line or return false to drop it; `sink` receives
-    /// each batch of kept lines in order.
-    func drain(hook: (inout OutputLine) -> Bool, sink: ([OutputLine]) -> Void) -> Outcome {
-        var outPartial: [UInt8] = []
-        var errPartial: [UInt8] = []
+    /// dedicated thread. Each read becomes a batch of lines (bytes, split with `memchr`; no
+    /// per-line `String`): `filter` may rewrite a batch (redaction, dropping a line) and `sink`
+    /// receives the kept batches in order.
+    func drain(filter: (OutputBatch) -> OutputBatch, sink: (OutputBatch) -> Void) -> Outcome {
+        var outSplit = LineSplitter(stream: .stdout)
+        var errSplit = LineSplitter(stream: .stderr)
         var outOpen = true, errOpen = true
-        var tail = Ring(capacity: tailLimit)
+        var tail = TailKeeper(limit: tailLimit)
         var lineCount = 0
         var stdoutData = Data()
         var exited = false, exitedFlag: Int32 = 0, code: Int32 = 0
         var exitSeenAt: UInt64 = 0
-        let bufSize = 1 << 16
+        let bufSize = Self.readSize
         let buf = UnsafeMutablePointer<UInt8>.allocate(capacity: bufSize)
         defer { buf.deallocate() }
-        var batch: [OutputLine] = []
-        batch.reserveCapacity(512)
+        var ready: [OutputBatch] = []
+        ready.reserveCapacity(8)
+        var fds: [pollfd] = []
+        fds.reserveCapacity(3)
         var inputOffset = 0
+        let startNanos = self.startNanos
         if inFD >= 0 && pendingInput.isEmpty && !holdStdinOpen { close(inFD); inFD = -1 }
-
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds - startNanos) / 1e9 }
-
-        func emit(_ bytes: UnsafeBufferPointer<UInt8>, _ stream: OutputStreamKind, _ t: Double) {
-            var text = String(decoding: bytes, as: UTF8.self)
-            if text.utf8.last == 13 { text.removeLast() }
-            var line = OutputLine(stream: stream, text: text, time: t)
-            lineCount += 1
-            guard hook(&line) else { lineCount -= 1; return }
-            tail.append(line)
-            batch.append(line)
-        }
-
-        func split(_ partial: inout [UInt8], _ data: UnsafeBufferPointer<UInt8>, _ stream: OutputStreamKind, final: Bool) {
-            let t = now()
-            var start = 0
-            let n = data.count
-            guard let base = data.baseAddress, n > 0 else {
-                if final && !partial.isEmpty {
-                    partial.withUnsafeBufferPointer { emit($0, stream, t) }
-                    partial.removeAll(keepingCapacity: true)
-                }
-                return
-            }
-            while start < n {
-                guard let p = memchr(base + start, 10, n - start) else { break }
-                let idx = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
-                if partial.isEmpty {
-                    emit(UnsafeBufferPointer(start: base + start, count: idx - start), stream, t)
-                } else {
-                    partial.append(contentsOf: UnsafeBufferPointer(start: base + start, count: idx - start))
-                    partial.withUnsafeBufferPointer { emit($0, stream, t) }
-                    partial.removeAll(keepingCapacity: true)
-                }
-                start = idx + 1
-            }
-            if start < n { partial.append(contentsOf: UnsafeBufferPointer(start: base + start, count: n - start)) }
-            // Bound a single line's memory: split pathological lines at 64 KiB.
-            if partial.count >= 1 << 16 || (final && !partial.isEmpty) {
-                partial.withUnsafeBufferPointer { emit($0, stream, t) }
-                partial.removeAll(keepingCapacity: true)
-            }
-        }
+        let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
 
         while outOpen || errOpen {
-            var fds: [pollfd] = []
+            fds.removeAll(keepingCapacity: true)
             if outOpen { fds.append(pollfd(fd: outFD, events: Int16(POLLIN), revents: 0)) }
             if errOpen { fds.append(pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)) }
             if inFD >= 0 && !pendingInput.isEmpty { fds.append(pollfd(fd: inFD, events: Int16(POLLOUT), revents: 0)) }
@@ -203,32 +169,39 @@ final class ChildProcess: @unchecked Sendable {
                     let got = read(f.fd, buf, bufSize)
                     if got > 0 {
                         let chunk = UnsafeBufferPointer(start: buf, count: got)
+                        let t = Double(DispatchTime.now().uptimeNanoseconds - startNanos) / 1e9
                         if isOut && captureStdout {
                             stdoutData.append(chunk)
                         } else if isOut {
-                            split(&outPartial, chunk, .stdout, final: false)
+                            outSplit.split(chunk, time: t, final: false, into: &ready)
                         } else {
-                            split(&errPartial, chunk, .stderr, final: false)
+                            errSplit.split(chunk, time: t, final: false, into: &ready)
                         }
                         if got < bufSize { break }
                         continue
                     }
                     if got == 0 || (errno != EAGAIN && errno != EINTR) {
-                        let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+                        let t = Double(DispatchTime.now().uptimeNanoseconds - startNanos) / 1e9
                         if isOut {
                             outOpen = false
-                            if !captureStdout { split(&outPartial, empty, .stdout, final: true) }
+                            if !captureStdout { outSplit.split(empty, time: t, final: true, into: &ready) }
                         } else {
                             errOpen = false
-                            split(&errPartial, empty, .stderr, final: true)
+                            errSplit.split(empty, time: t, final: true, into: &ready)
                         }
                     }
                     break
                 }
             }
-            if !batch.isEmpty {
-                sink(batch)
-                batch.removeAll(keepingCapacity: true)
+            if !ready.isEmpty {
+                for b in ready {
+                    let kept = filter(b)
+                    if kept.isEmpty { continue }
+                    lineCount += kept.count
+                    tail.add(kept)
+                    sink(kept)
+                }
+                ready.removeAll(keepingCapacity: true)
             }
             if !exited {
                 if dj_wait(pid, 1, &exitedFlag, &code) == pid {
@@ -242,10 +215,16 @@ final class ChildProcess: @unchecked Sendable {
                 break
             }
         }
-        let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-        split(&outPartial, empty, .stdout, final: true)
-        split(&errPartial, empty, .stderr, final: true)
-        if !batch.isEmpty { sink(batch) }
+        let t = Double(DispatchTime.now().uptimeNanoseconds - startNanos) / 1e9
+        outSplit.split(empty, time: t, final: true, into: &ready)
+        errSplit.split(empty, time: t, final: true, into: &ready)
+        for b in ready {
+            let kept = filter(b)
+            if kept.isEmpty { continue }
+            lineCount += kept.count
+            tail.add(kept)
+            sink(kept)
+        }
         if inFD >= 0 { close(inFD); inFD = -1 }
         close(outFD)
         close(errFD)
@@ -255,16 +234,19 @@ final class ChildProcess: @unchecked Sendable {
         lock.lock()
         finished = true
         lock.unlock()
-        return Outcome(exited: exitedFlag != 0, code: code, tail: tail.elements, lineCount: lineCount,
+        return Outcome(exited: exitedFlag != 0, code: code, tail: tail.lines, lineCount: lineCount,
                        stdoutData: stdoutData)
     }
 
+    /// Bytes per `read` (and the pipe size asked for: fewer wake-ups of the writer).
+    static let readSize = 1 << 17
+
     /// Runs `drain` on a new thread and resumes when it is done.
-    func drainAsync(hook: @escaping @Sendable (inout OutputLine) -> Bool,
-                    sink: @escaping @Sendable ([OutputLine]) -> Void) async -> Outcome {
+    func drainAsync(filter: @escaping @Sendable (OutputBatch) -> OutputBatch,
+                    sink: @escaping @Sendable (OutputBatch) -> Void) async -> Outcome {
         await withCheckedContinuation { (cont: CheckedContinuation<Outcome, Never>) in
             let thread = Thread { [self] in
-                let outcome = self.drain(hook: hook, sink: sink)
+                let outcome = self.drain(filter: filter, sink: sink)
                 cont.resume(returning: outcome)
             }
             thread.stackSize = 1 << 20
@@ -274,26 +256,6 @@ final class ChildProcess: @unchecked Sendable {
 }
 
 extension ChildProcess.Outcome: @unchecked Sendable {}
-
-/// A fixed-capacity ring of the most recent lines.
-struct Ring {
-    private var storage: [OutputLine] = []
-    private var head = 0
-    let capacity: Int
-    init(capacity: Int) { self.capacity = max(capacity, 0) }
-    mutating func append(_ line: OutputLine) {
-        guard capacity > 0 else { return }
-        if storage.count < capacity {
-            storage.append(line)
-        } else {
-            storage[head] = line
-            head = (head + 1) % capacity
-        }
-    }
-    var elements: [OutputLine] {
-        storage.count < capacity ? storage : Array(storage[head...] + storage[..<head])
-    }
-}
 
 /// Calls `body` with a NULL-terminated C array of C strings.
 func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {

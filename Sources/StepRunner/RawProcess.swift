@@ -6,7 +6,7 @@ public enum RawProcess {
     @discardableResult
     public static func run(_ argv: [String]) async throws -> (exitCode: Int32, lines: Int) {
         let p = try ChildProcess(argv: argv, environment: nil, workingDirectory: nil, stdin: nil, tailLimit: 0)
-        let o = await p.drainAsync(hook: { _ in true }, sink: { _ in })
+        let o = await p.drainAsync(filter: { $0 }, sink: { _ in })
         return (o.exited ? o.code : 128 + o.code, o.lineCount)
     }
 }

@@ -21,6 +21,12 @@ public final class Redactor: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// The registered secrets (a snapshot).
+    var snapshot: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return secrets
+    }
+
     public var isEmpty: Bool {
         lock.lock(); defer { lock.unlock() }
         return secrets.isEmpty

@@ -113,7 +113,7 @@ actor SSHMaster {
         let proc = try ChildProcess(argv: ["sh", "-c", script, "djdeploy-ssh-master"] + sshArgs,
                                     environment: nil, workingDirectory: nil, stdin: nil,
                                     holdStdinOpen: true, tailLimit: 50)
-        let task = Task.detached { await proc.drainAsync(hook: { _ in true }, sink: { _ in }) }
+        let task = Task.detached { await proc.drainAsync(filter: { $0 }, sink: { _ in }) }
         self.directory = dir
         self.process = proc
         self.exitTask = task

@@ -141,16 +141,25 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
 
     public func run(_ command: Command, onOutput: (@Sendable (OutputLine) -> Void)?) async throws -> CommandResult {
         if let onOutput {
-            return try await run(command, lines: { lines in for l in lines { onOutput(l) } })
+            return try await run(command, batches: { batch in for l in batch { onOutput(l) } })
         }
-        return try await run(command, lines: nil)
+        return try await run(command, batches: nil)
     }
 
-    /// Like `run`, with output delivered in batches (the cheapest way to consume a lot of it).
+    /// Like `run`, with output delivered in batches of decoded lines.
     public func run(_ command: Command, lines: (@Sendable ([OutputLine]) -> Void)?) async throws -> CommandResult {
+        if let lines {
+            return try await run(command, batches: { lines(Array($0)) })
+        }
+        return try await run(command, batches: nil)
+    }
+
+    /// Like `run`, with output delivered as it was read: one `OutputBatch` per read, lines kept as
+    /// bytes until asked for (the cheapest way to consume a lot of output). Already redacted.
+    public func run(_ command: Command, batches: (@Sendable (OutputBatch) -> Void)?) async throws -> CommandResult {
         var privileged = false
         if command.asRoot { privileged = try await needsSudo() }
-        return try await execute(command, privileged: privileged, onLines: lines).result
+        return try await execute(command, privileged: privileged, onLines: batches).result
     }
 
     /// Starts a command and returns its output as an `AsyncSequence` of lines with backpressure
@@ -171,7 +180,7 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
     }
 
     /// Builds the final argv (sudo, env, ssh) and runs it, recording it in the transcript.
-    func execute(_ command: Command, privileged: Bool, onLines: (@Sendable ([OutputLine]) -> Void)?,
+    func execute(_ command: Command, privileged: Bool, onLines: (@Sendable (OutputBatch) -> Void)?,
                  captureStdout: Bool = false) async throws -> Executed {
         guard !command.argv.isEmpty else { throw RunnerError.cannotStart(program: "", reason: "empty command") }
         for (i, a) in command.argv.enumerated() where a.utf8.contains(0) { throw RunnerError.nulInArgument(index: i) }
@@ -239,14 +248,28 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
 
         let redactor = self.redactor
         let extraSecrets = command.secrets + (password.map { [$0] } ?? [])
-        let needsRedaction = !redactor.isEmpty || !extraSecrets.isEmpty
-        let hook: @Sendable (inout OutputLine) -> Bool = { line in
-            if remote && line.stream == .stderr && handle.remotePID == nil && line.text.hasPrefix("\u{1E}djpid:") {
-                handle.setRemotePID(Int(line.text.dropFirst(7)))
-                return false
+        // Per batch of output: the remote pid sentinel (the first stderr line) is taken out, and
+        // a batch that may contain a secret is redacted line by line (the check itself is one
+        // byte search per secret over the batch; see `OutputBatch.mayContainAny`).
+        let filter: @Sendable (OutputBatch) -> OutputBatch = { batch in
+            var b = batch
+            if remote && b.stream == .stderr && handle.remotePID == nil {
+                b = b.rewritten { line in
+                    if handle.remotePID == nil && line.text.hasPrefix("\u{1E}djpid:") {
+                        handle.setRemotePID(Int(line.text.dropFirst(7)))
+                        return false
+                    }
+                    return true
+                }
             }
-            if needsRedaction { line.text = redactor.redact(line.text, extra: extraSecrets) }
-            return true
+            let secrets = redactor.snapshot + extraSecrets
+            if !secrets.isEmpty && b.mayContainAny(secrets) {
+                b = b.rewritten { line in
+                    line.text = redactor.redact(line.text, extra: extraSecrets)
+                    return true
+                }
+            }
+            return b
         }
 
         var timeoutTask: Task<Void, Never>?
@@ -258,7 +281,7 @@ public final class SystemRunner: CommandRunning, @unchecked Sendable {
             }
         }
         let outcome = await withTaskCancellationHandler {
-            await proc.drainAsync(hook: hook, sink: { lines in onLines?(lines) })
+            await proc.drainAsync(filter: filter, sink: { batch in onLines?(batch) })
         } onCancel: {
             Task { await self.stop(handle, reason: .cancelled) }
         }
