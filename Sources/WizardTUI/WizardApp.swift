@@ -1058,6 +1058,7 @@ public final class WizardApp: TUIApp {
             let after = await runtime.state
             guard let self else { return }
             self.state = after
+            self.rebuildModel()
             self.runFinished(r)
             self.sendTraining(.finished(id, succeeded: after.step(id)?.status == .succeeded))
             self.stateChanged = true
@@ -1149,8 +1150,8 @@ public final class WizardApp: TUIApp {
                                     Span(m.expected, style: theme.command)]))
                 footer.append(Line([Span("  " + strings[.trainYouTyped] + " ", style: theme.warning),
                                     Span(m.typed, style: theme.diffRemoved)]))
-                footer.append(Line(strings(.trainFirstDifference, "\(m.word)", "`\(m.want)`", "`\(m.got)`") + "; "
-                                   + strings[.trainRetryOrRun], style: theme.muted))
+                footer.append(Line(strings(.trainFirstDifference, "\(m.word)", "`\(m.want)`", "`\(m.got)`")
+                                   + (language == .zh ? "。" : ". ") + strings[.trainRetryOrRun], style: theme.muted))
             } else if let ok = training.lastMatch {
                 footer.append(Line(theme.glyph(.done) + " " + strings(.trainMatch, ok), style: theme.success))
             }
