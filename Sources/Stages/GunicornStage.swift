@@ -156,8 +156,17 @@ enum GunicornStage {
     }
 
     static func stopCommand(_ l: AppLayout, pid: Int) -> Command {
-        // TERM the master and wait until it is gone (a zombie counts as gone)
-        let script = """
+        Command(["sh", "-c", stopScript, "sh", String(pid)], asRoot: true, timeout: .seconds(60))
+    }
+
+    /// The same, for the pid in a pidfile (the export: no pid is known in advance).
+    static func stopCommand(pidFile: String) -> Command {
+        Command(["sh", "-c", "p=$(cat -- \"$1\" 2>/dev/null) || exit 0\nset -- \"$p\"\n" + stopScript, "sh", pidFile],
+                asRoot: true, timeout: .seconds(60))
+    }
+
+    /// TERM the master ($1) and wait until it is gone (a zombie counts as gone).
+    static let stopScript = """
         kill -TERM "$1" 2>/dev/null || exit 0
         i=0
         while [ $i -lt 100 ]; do
@@ -167,8 +176,6 @@ enum GunicornStage {
         done
         echo "gunicorn (pid $1) did not stop" >&2; exit 1
         """
-        return Command(["sh", "-c", script, "sh", String(pid)], asRoot: true, timeout: .seconds(60))
-    }
 
     static func startCommands(_ l: AppLayout, systemd: Bool) -> [Command] {
         if systemd { return [Command(["systemctl", "start", l.gunicornUnit], asRoot: true, timeout: .seconds(60))] }

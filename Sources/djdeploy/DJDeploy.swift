@@ -16,7 +16,7 @@ struct DJDeploy: AsyncParsableCommand {
         another djdeploy, 130 interrupted.
         """,
         subcommands: [TUICommand.self, RunCommand.self, PlanCommand.self, StatusCommand.self,
-                      ResetCommand.self, LogCommand.self, VerifyCommand.self, SandboxCommand.self],
+                      ResetCommand.self, LogCommand.self, VerifyCommand.self, SandboxCommand.self, ExportCommand.self],
         defaultSubcommand: TUICommand.self
     )
 

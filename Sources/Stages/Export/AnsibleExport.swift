@@ -140,6 +140,7 @@ enum AnsibleExport {
                 let name = commands.count == 1 ? h.rawValue : "\(h.rawValue) (\(i + 1)/\(commands.count))"
                 var m: [(String, AnsibleYAML.Node)] = [("name", .str(name)), ("listen", .str(h.rawValue))]
                 m += try TaskRenderer.commandModule(c)
+                m.append(("changed_when", .plain("true")))  // a handler runs only when notified
                 handlers.append(.init(node: .map(m)))
             }
         }
@@ -163,6 +164,8 @@ struct TaskRenderer {
     let plan: ExportPlan
     /// templates/<name> → content
     var templates: [String: String] = [:]
+    /// path + content → template name (one template per distinct content of a file)
+    private var templateFor: [String: String] = [:]
     private var counter = 0
 
     init(plan: ExportPlan) { self.plan = plan }
@@ -174,7 +177,7 @@ struct TaskRenderer {
 
     /// One wizard step: a named block (or a comment only, when the step has no tasks).
     mutating func step(_ step: ExportStep) throws -> [Item] {
-        let label = "\(step.id.rawValue): \(step.title)"
+        let label = "\(step.id.rawValue): \(Self.display(step.title))"
         var inner: [Item] = []
         for t in step.tasks { inner += try task(t, step: step) }
         guard !inner.isEmpty else {
@@ -208,7 +211,7 @@ struct TaskRenderer {
     }
 
     func factCheck(_ f: ExportFact, step: ExportStep) throws -> Item {
-        try Self.check(name: "\(step.id.rawValue): fact \(f.name)?", Command(f.test), register: Self.factVar(f))
+        try Self.check(name: "\(step.id.rawValue): fact \(Self.display(f.name))?", Command(f.test), register: Self.factVar(f))
     }
 
     /// `ansible.builtin.command` with argv (plus chdir/stdin) and the task's `environment`.
@@ -230,13 +233,24 @@ struct TaskRenderer {
         handlers.isEmpty ? [] : [("notify", .list(handlers.map { .init(node: .str($0.rawValue)) }))]
     }
 
+    /// `validate:` is one command line that Ansible formats with Python's `%` (every `%s` becomes
+    /// the candidate file) and then splits like a shell: the word `%s` is the placeholder; any other
+    /// `%` is doubled so that it reaches the command as is (e.g. a `printf '%s'` in a script).
     static func validateLine(_ argv: [String]) throws -> String {
-        try argv.map { try ShellQuote.quote(AnsibleText.convert($0)) }.joined(separator: " ")
+        let hasWord = argv.contains("%s")
+        return try argv.map { w -> String in
+            if w == "%s" { return w }
+            let q = try ShellQuote.quote(AnsibleText.convert(w))
+            return hasWord ? q.replacingOccurrences(of: "%", with: "%%") : q.replacingOccurrences(of: "%", with: "%%").replacingOccurrences(of: "%%s", with: "%s")
+        }.joined(separator: " ")
     }
 
     mutating func task(_ t: ExportTask, step: ExportStep) throws -> [Item] {
         let id = step.id.rawValue
-        func item(_ what: String, _ rest: [(String, Node)]) -> Item { .init(node: .map([("name", .str("\(id): \(what)"))] + rest)) }
+        // task names are not templated: variable references are shown as NAME
+        func item(_ what: String, _ rest: [(String, Node)]) -> Item {
+            .init(node: .map([("name", .str("\(id): \(Self.display(what))"))] + rest))
+        }
         switch t {
         case .note(let text):
             return [item("note", [("ansible.builtin.debug", .map([("msg", Self.s(text))]))])]
@@ -249,29 +263,29 @@ struct TaskRenderer {
 
         case .systemUser(let name, let home):
             return [
-                item("system group \(Self.display(name))", [("ansible.builtin.group", .map([("name", Self.s(name)), ("system", .plain("true"))]))]),
-                item("system user \(Self.display(name))", [("ansible.builtin.user", .map([
+                item("system group \(name)", [("ansible.builtin.group", .map([("name", Self.s(name)), ("system", .plain("true"))]))]),
+                item("system user \(name)", [("ansible.builtin.user", .map([
                     ("name", Self.s(name)), ("group", Self.s(name)), ("system", .plain("true")), ("create_home", .plain("true")),
                     ("home", Self.s(home)), ("shell", .str("/usr/sbin/nologin")),
                 ]))]),
-                item("home of \(Self.display(name)) mode 0750", [("ansible.builtin.file", .map([
+                item("home of \(name) mode 0750", [("ansible.builtin.file", .map([
                     ("path", Self.s(home)), ("state", .plain("directory")), ("owner", Self.s(name)), ("group", Self.s(name)),
                     ("mode", .str("0750")),
                 ]))]),
             ]
 
         case .directories(let paths, let owner, let group, let mode):
-            return [item("directories " + paths.map(Self.display).joined(separator: " "), [
+            return [item(paths.count <= 2 ? "directories " + paths.joined(separator: " ") : "\(paths.count) directories", [
                 ("ansible.builtin.file", .map([("path", .str("{{ item }}")), ("state", .plain("directory")), ("owner", Self.s(owner)),
                                                ("group", Self.s(group)), ("mode", .str(Self.octal(mode)))])),
                 ("loop", .list(paths.map { .init(node: Self.s($0)) })),
             ])]
 
         case .pip(let venv, let requirements, let user):
-            return [item("pip install in \(Self.display(venv))", [
+            return [item("pip install in \(venv)", [
                 ("ansible.builtin.pip", .map([("name", .list(requirements.map { .init(node: Self.s($0)) })),
                                               ("virtualenv", Self.s(venv))])),
-                ("become_user", Self.s(user)),
+                ("become", .plain("true")), ("become_user", Self.s(user)),
             ])]
 
         case .commands(let title, let commands, let unless, let onlyIf, let creates, let changedUnless, let notify):
@@ -279,12 +293,12 @@ struct TaskRenderer {
             var when: [Node] = []
             if let unless {
                 let v = nextVar("done")
-                out.append(try Self.check(name: "\(id): \(title) — already done?", unless, register: v))
+                out.append(try Self.check(name: "\(id): \(Self.display(title)) — already done?", unless, register: v))
                 when.append(.str("\(v).rc != 0"))
             }
             if let onlyIf {
                 let v = nextVar("needed")
-                out.append(try Self.check(name: "\(id): \(title) — needed?", onlyIf, register: v))
+                out.append(try Self.check(name: "\(id): \(Self.display(title)) — needed?", onlyIf, register: v))
                 when.append(.str("\(v).rc == 0"))
             }
             var createsParam: String?
@@ -304,7 +318,7 @@ struct TaskRenderer {
             let guarded = unless != nil || onlyIf != nil || creates != nil
             for (i, c) in commands.enumerated() {
                 let name = commands.count == 1 ? title : "\(title) (\(i + 1)/\(commands.count))"
-                var m: [(String, Node)] = [("name", .str("\(id): \(name)"))]
+                var m: [(String, Node)] = [("name", .str("\(id): \(Self.display(name))"))]
                 var module = try Self.commandModule(c)
                 if let createsParam, case .map(var args) = module[0].1 {
                     args.append(("creates", Self.s(createsParam)))
@@ -321,6 +335,9 @@ struct TaskRenderer {
                     m.append(("changed_when", .plain("false")))
                 } else if changedUnless != nil {
                     m.append(("changed_when", .plain("false")))
+                } else {
+                    // guarded: it runs only when its guard says something is to be done
+                    m.append(("changed_when", .plain("true")))
                 }
                 if !when.isEmpty { m.append(("when", when.count == 1 ? when[0] : .list(when.map { .init(node: $0) }))) }
                 m += Self.notify(notify)
@@ -331,8 +348,7 @@ struct TaskRenderer {
         case .file(let path, let content, let mode, let owner, let group, let validate, let notify):
             var out: [Item] = []
             for f in content.facts { out.append(try factCheck(f, step: step)) }
-            let name = templateName(step: step, path: path)
-            templates[name] = try AnsibleTemplate.render(content)
+            let name = templateName(step: step, path: path, content: try AnsibleTemplate.render(content))
             var args: [(String, Node)] = [("src", .str(name)), ("dest", Self.s(path)), ("owner", Self.s(owner)),
                                           ("group", Self.s(group)), ("mode", .str(Self.octal(mode))), ("backup", .plain("true"))]
             if let validate { args.append(("validate", .str(try Self.validateLine(validate)))) }
@@ -390,11 +406,17 @@ struct TaskRenderer {
         ExportRef.pieces(s).map { if case .variable(let v) = $0 { return v.uppercased() } else if case .text(let t) = $0 { return t } else { return "" } }.joined()
     }
 
-    mutating func templateName(step: ExportStep, path: String) -> String {
-        let base = ((Self.display(path)) as NSString).lastPathComponent
-        let clean = String((step.id.rawValue + "." + base).map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
+    /// `<step id>.<parent dir>_<file name>.j2`; the same content for the same file (the site
+    /// file rendered by several steps) shares one template.
+    mutating func templateName(step: ExportStep, path: String, content: String) -> String {
+        let parts = Self.display(path).split(separator: "/").suffix(2).map(String.init)
+        let clean = String((step.id.rawValue + "." + parts.joined(separator: "_"))
+            .map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
+        if let same = templateFor[path + "\u{0}" + content] { return same }
         var name = clean + ".j2", n = 2
         while templates[name] != nil { name = "\(clean).\(n).j2"; n += 1 }
+        templates[name] = content
+        templateFor[path + "\u{0}" + content] = name
         return name
     }
 }
@@ -421,7 +443,8 @@ enum AnsibleText {
 
     /// A Jinja string literal ('…', with \ and ' escaped).
     static func jinjaString(_ s: String) -> String {
-        "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+            .replacingOccurrences(of: "\n", with: "\\n") + "'"
     }
 }
 

@@ -45,7 +45,22 @@ struct ExportVariable: Sendable, Equatable {
 /// exists" or "systemd runs". bash: `if CMD; then`; Ansible: a registered check task.
 struct ExportFact: Sendable, Hashable {
     var name: String
+    /// The command; for a combination, the same combination as one `sh -c` command.
     var test: [String]
+    /// A combination: holds when every fact of `all` holds and none of `none` does (renderers
+    /// may evaluate the parts once and combine their results instead of running `test`).
+    var all: [ExportFact] = []
+    var none: [ExportFact] = []
+
+    var isCombination: Bool { !all.isEmpty || !none.isEmpty }
+
+    /// The parts (recursively), then the fact itself: an evaluation order.
+    var closure: [ExportFact] {
+        var out: [ExportFact] = []
+        for p in all + none { for f in p.closure where !out.contains(f) { out.append(f) } }
+        out.append(self)
+        return out
+    }
 }
 
 /// A template value: text (may hold variable references), a constant flag, or a fact.
@@ -69,9 +84,14 @@ enum ExportContent: Sendable {
     var facts: [ExportFact] {
         switch self {
         case .text: return []
-        case .choice(let f, _, _): return [f]
+        case .choice(let f, _, _): return f.closure
         case .tree(_, _, let values):
-            return values.sorted { $0.key < $1.key }.compactMap { if case .fact(let f) = $0.value { return f } else { return nil } }
+            var out: [ExportFact] = []
+            for (_, v) in values.sorted(by: { $0.key < $1.key }) {
+                guard case .fact(let f) = v else { continue }
+                for g in f.closure where !out.contains(g) { out.append(g) }
+            }
+            return out
         }
     }
 

@@ -63,6 +63,13 @@ enum Facts {
     /// command line contains `commandContains`. PID 1 on a container may not reap orphans: a
     /// zombie counts as dead.
     static func livePID(_ ctx: StepContext, pidFile: String, commandContains: String? = nil) async throws -> Int? {
+        let r = try await ctx.run(livePIDCommand(pidFile: pidFile, commandContains: commandContains), allowFailure: true)
+        guard r.succeeded else { return nil }
+        return Int(r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Prints the live pid and exits 0, or exits 3 (no pidfile, no process, a zombie, another command).
+    static func livePIDCommand(pidFile: String, commandContains: String? = nil) -> Command {
         let script = """
         p=$(cat -- "$1" 2>/dev/null) || exit 3
         case "$p" in ''|*[!0-9]*) exit 3;; esac
@@ -71,10 +78,7 @@ enum Facts {
         if [ -n "$2" ]; then tr '\\0' ' ' < "/proc/$p/cmdline" | grep -qF -- "$2" || exit 3; fi
         echo "$p"
         """
-        let r = try await ctx.run(Command(["sh", "-c", script, "sh", pidFile, commandContains ?? ""], asRoot: true),
-                                  allowFailure: true)
-        guard r.succeeded else { return nil }
-        return Int(r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
+        return Command(["sh", "-c", script, "sh", pidFile, commandContains ?? ""], asRoot: true)
     }
 
     /// An HTTP request made with curl on the server. Returns status, lower-cased header names →
