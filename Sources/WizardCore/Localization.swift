@@ -289,6 +289,8 @@ public enum StringKey: String, Sendable, CaseIterable, Hashable {
     case trainHintGoLive = "train.hint.go-live"
     case trainHintVerify = "train.hint.verify"
     case trainHintGeneric = "train.hint.generic"
+    case errorCannotInitTerminal = "error.cannot-init-terminal"
+    case exitStoppedStep = "exit.stopped-step"
 }
 
 // MARK: - Table
@@ -611,6 +613,8 @@ public enum L10n {
         .trainHintGoLive: "Open https://%@/ in a private window: the site runs with DEBUG off, so errors show the plain error page.",
         .trainHintVerify: "Read the grade above, then try `djdeploy verify` yourself; the site is https://%@/.",
         .trainHintGeneric: "The Output tab shows what ran; the lesson's check-by-hand section says how to look at it yourself (domain %@).",
+        .errorCannotInitTerminal: "cannot initialise the terminal; use `djdeploy run` for the headless mode",
+        .exitStoppedStep: "stopped the running step (%@); run djdeploy again to resume it",
     ]
 
     // MARK: Chinese (Simplified)
@@ -836,6 +840,8 @@ public enum L10n {
         .trainHintGoLive: "在浏览器隐私窗口打开 https://%@/：网站已关闭 DEBUG，出错时只显示普通的错误页。",
         .trainHintVerify: "看看上面的评分，然后自己运行一次 `djdeploy verify`；网站地址是 https://%@/。",
         .trainHintGeneric: "输出标签页显示了执行的内容；讲解中“手动检查”一节告诉你如何自己查看（域名 %@）。",
+        .errorCannotInitTerminal: "无法初始化终端；请用 `djdeploy run` 以非交互模式运行",
+        .exitStoppedStep: "已停止正在执行的步骤（%@）；再次运行 djdeploy 即可继续",
     ]
 }
 

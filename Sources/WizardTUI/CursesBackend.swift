@@ -7,24 +7,27 @@ import Dispatch
 import Synchronization
 import CNCurses
 import TerminalUI
+import WizardCore
 
 /// Why the TUI cannot start here, or nil when it can.
 public enum TUIEnvironment {
-    public static func unsupportedReason(env: [String: String], stdinIsTTY: Bool, stdoutIsTTY: Bool) -> String? {
+    public static func unsupportedReason(env: [String: String], stdinIsTTY: Bool, stdoutIsTTY: Bool,
+                                         language: Language = .en) -> String? {
+        let strings = Strings(language)
         if !stdinIsTTY || !stdoutIsTTY {
-            return "djdeploy: no terminal (stdin/stdout is not a TTY). Use `djdeploy run` for the headless mode."
+            return strings[.errorNoTerminal]
         }
         let term = env["TERM"] ?? ""
         if term.isEmpty || term == "dumb" {
-            return "djdeploy: this terminal (TERM=\(term.isEmpty ? "unset" : term)) cannot show the wizard. Use `djdeploy run` for the headless mode."
+            return strings(.errorDumbTerminal, term.isEmpty ? "unset" : term)
         }
         return nil
     }
 
-    public static func currentUnsupportedReason() -> String? {
+    public static func currentUnsupportedReason(language: Language = .en) -> String? {
         var env: [String: String] = [:]
         if let t = getenv("TERM") { env["TERM"] = String(cString: t) }
-        return unsupportedReason(env: env, stdinIsTTY: isatty(0) == 1, stdoutIsTTY: isatty(1) == 1)
+        return unsupportedReason(env: env, stdinIsTTY: isatty(0) == 1, stdoutIsTTY: isatty(1) == 1, language: language)
     }
 
     public static var environment: [String: String] {

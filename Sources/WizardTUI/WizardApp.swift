@@ -1306,7 +1306,7 @@ public func runWizardTUI(session: Session, runner: any CommandRunning, localRunn
         exit = try await runFullScreen(app, color: theme.color)
     } catch {
         await app.shutdown()
-        return (2, "cannot initialise the terminal; use `djdeploy run` for the headless mode")
+        return (2, Strings(language)[.errorCannotInitTerminal])
     }
     // The terminal is restored here. SIGHUP (the terminal is gone) must not kill the cleanup.
     signal(SIGHUP, SIG_IGN)
@@ -1314,8 +1314,7 @@ public func runWizardTUI(session: Session, runner: any CommandRunning, localRunn
     let stopped = await app.shutdown()
     var message: String?
     if wasRunning {
-        let id = stopped.map { " (\($0))" } ?? ""
-        message = "stopped the running step\(id); run djdeploy again to resume it"
+        message = Strings(language)(.exitStoppedStep, stopped?.rawValue ?? "?")
     }
     switch exit {
     case .signal, .inputClosed: return (130, message)   // a signal, or the terminal went away

@@ -23,12 +23,14 @@ struct TUICommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        if let reason = TUIEnvironment.currentUnsupportedReason() {
-            Console.error(reason.hasPrefix("djdeploy: ") ? String(reason.dropFirst(10)) : reason)
+        let lang = try common.language
+        if let reason = TUIEnvironment.currentUnsupportedReason(language: lang) {
+            var r = Substring(reason)
+            for prefix in ["djdeploy: ", "djdeploy："] where r.hasPrefix(prefix) { r = r.dropFirst(prefix.count) }
+            Console.error(String(r))
             throw ExitCode(DeployExitCode.badInput.rawValue)
         }
         Console.plain = common.plain
-        let lang = try common.language
         let strings = Strings(lang)
         let session = try common.openSession()
         defer { session.close() }

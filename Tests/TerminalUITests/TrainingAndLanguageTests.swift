@@ -249,6 +249,13 @@ func lessonFile(_ lang: String, _ stage: String, filePath: String = #filePath) -
         assertSnapshot(b.screen.snapshot, named: "wizard-zh-help-80x24")
     }
 
+    @Test func unsupportedTerminalInChinese() {
+        let dumb = TUIEnvironment.unsupportedReason(env: ["TERM": "dumb"], stdinIsTTY: true, stdoutIsTTY: true, language: .zh)
+        #expect(dumb?.contains("TERM=dumb") == true && dumb?.contains("无法显示向导界面") == true)
+        let noTTY = TUIEnvironment.unsupportedReason(env: ["TERM": "xterm"], stdinIsTTY: false, stdoutIsTTY: true, language: .zh)
+        #expect(noTTY?.contains("djdeploy run") == true && noTTY?.contains("没有终端") == true)
+    }
+
     @Test func tooSmallInChinese() {
         var m = WizardViewModel()
         m.strings = Strings(.zh)
