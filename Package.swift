@@ -39,7 +39,7 @@ let package = Package(
             "WizardCore", "Stages", "WizardTUI", "StepRunner",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "djdeploy-bench", dependencies: ["StepRunner", "WizardCore"]),
+        .executableTarget(name: "djdeploy-bench", dependencies: ["StepRunner", "WizardCore", "WizardTUI", "TerminalUI"]),
         // Helper processes for crash/lock tests.
         .executableTarget(name: "djdeploy-testhelper", dependencies: ["WizardCore", "StepRunner"]),
 

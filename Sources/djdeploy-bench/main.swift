@@ -7,6 +7,7 @@ import StepRunner
 //   swift run -c release djdeploy-bench state [--quick]
 //   swift run -c release djdeploy-bench startup [--quick]
 //   swift run -c release djdeploy-bench step [--quick] [--sshd-env FILE]   (vs Ansible, when installed)
+//   swift run -c release djdeploy-bench tui [--quick]      (1 M lines into the TUI output pane: key latency, RSS)
 //   swift run -c release djdeploy-bench all [--quick]
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -101,54 +102,131 @@ final class Counter: @unchecked Sendable {
     var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
 
+/// Runs argv with stdout and stderr to /dev/null (the shell's `cmd > /dev/null`); wall ms.
+func spawnToDevNull(_ argv: [String]) -> Double {
+    var fa = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&fa)
+    defer { posix_spawn_file_actions_destroy(&fa) }
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0)
+    let t0 = now()
+    var pid: pid_t = 0
+    let rc = withCStrings(argv) { p in posix_spawnp(&pid, argv[0], &fa, nil, UnsafeMutablePointer(mutating: p), environ) }
+    precondition(rc == 0, "cannot spawn \(argv[0])")
+    var status: Int32 = 0
+    _ = waitpid(pid, &status, 0)
+    precondition(status == 0, "\(argv) failed: \(status)")
+    return now() - t0
+}
+
+/// CPU time (user + system) of this process and its reaped children, ms.
+func cpuMillis() -> Double {
+    var a = rusage(), b = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &a)
+    getrusage(Int32(RUSAGE_CHILDREN.rawValue), &b)
+    func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1000 + Double(t.tv_usec) / 1000 }
+    return ms(a.ru_utime) + ms(a.ru_stime) + ms(b.ru_utime) + ms(b.ru_stime)
+}
+
+/// Counts delivered lines and remembers the last one (proves none was lost or cut).
+final class LineCheck: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    private var last = ""
+    private(set) var batches = 0
+    func batch(_ b: OutputBatch) {
+        guard !b.isEmpty else { return }
+        let t = b.text(b.count - 1)
+        lock.lock(); n += b.count; last = t; batches += 1; lock.unlock()
+    }
+    func lines(_ l: [OutputLine]) {
+        guard let t = l.last?.text else { return }
+        lock.lock(); n += l.count; last = t; lock.unlock()
+    }
+    var value: (Int, String) { lock.lock(); defer { lock.unlock() }; return (n, last) }
+}
+
 func benchStream(_ dest: SSHDestination?) async throws {
     let lines = quick ? 100_000 : 1_000_000
-    let w = [44, 10, 10, 14, 10]
-    print("\n== stream: \(lines) lines (`seq 1 \(lines)`)")
-    print(row(["what", "lines", "seconds", "lines/s", "ratio"], w))
-    // Local: raw (output discarded by the same spawn path) vs the runner with every line delivered.
-    let rawLocal = now()
-    let rl = try await RawProcess.run(["seq", "1", String(lines)])
-    let rawLocalS = (now() - rawLocal) / 1000
+    let rounds = args.firstIndex(of: "--rounds").flatMap { Int(args[$0 + 1]) } ?? (quick ? 1 : 7)
+    let seq = ["seq", "1", String(lines)]
+    let w = [52, 10, 10, 14, 10]
+    func ok(_ c: LineCheck, _ r: CommandResult, _ what: String) {
+        let (n, last) = c.value
+        precondition(r.succeeded && n == lines && last == String(lines), "\(what): lost lines: \(n), last \(last)")
+    }
+    /// Alternates the subjects `rounds` times (noise hits all alike); medians in seconds.
+    var cpu: [Double] = []
+    func alternate(_ subjects: [() async throws -> Double]) async throws -> [Double] {
+        var samples = Array(repeating: [Double](), count: subjects.count)
+        var cpuSamples = Array(repeating: [Double](), count: subjects.count)
+        for _ in 0..<rounds {
+            for (i, s) in subjects.enumerated() {
+                let c0 = cpuMillis()
+                samples[i].append(try await s() / 1000)
+                cpuSamples[i].append(cpuMillis() - c0)
+            }
+        }
+        cpu = cpuSamples.map { Stats(samples: $0).median }
+        return samples.map { Stats(samples: $0).median }
+    }
+    func show(_ name: String, _ secs: Double, _ base: Double, cpu: Double) {
+        print(row([name, "\(lines)", fmt(secs, 3), fmt(Double(lines) / secs, 0), fmt(base / secs) + "×", fmt(cpu, 1)], w + [20]))
+    }
+    print("\n== stream: \(lines) lines (`seq 1 \(lines)`), median of \(rounds) alternating rounds; every runner line delivered, 0 lost (asserted)")
+    print(row(["what", "lines", "seconds", "lines/s", "ratio", "CPU ms (us+children)"], w + [20]))
+
     let local = SystemRunner(target: .local)
-    let counter = Counter()
-    let t0 = now()
-    let r = try await local.run(Command(["seq", "1", String(lines)]), lines: { counter.add($0.count) })
-    let localS = (now() - t0) / 1000
-    precondition(r.succeeded && counter.value == lines, "lost lines: \(counter.value)")
-    print(row(["raw local seq (spawn + split, discard)", "\(rl.lines)", fmt(rawLocalS, 3), fmt(Double(lines) / rawLocalS, 0), "1.00×"], w))
-    print(row(["runner local (every line delivered)", "\(counter.value)", fmt(localS, 3), fmt(Double(lines) / localS, 0), fmt(rawLocalS / localS) + "×"], w))
-    // AsyncSequence consumer.
-    let s = local.stream(Command(["seq", "1", String(lines)]))
-    let t1 = now()
-    var seqCount = 0
-    for await _ in s.lines { seqCount += 1 }
-    let seqS = (now() - t1) / 1000
-    precondition(seqCount == lines)
-    print(row(["runner local (AsyncSequence consumer)", "\(seqCount)", fmt(seqS, 3), fmt(Double(lines) / seqS, 0), fmt(rawLocalS / seqS) + "×"], w))
-    var result = "RESULT local_lines_per_s=\(fmt(Double(lines) / localS, 0)) asyncseq_lines_per_s=\(fmt(Double(lines) / seqS, 0))"
+    let localSecret = SystemRunner(target: .local)
+    localSecret.addSecret("s3cr3t-not-in-the-output")
+    let lt = try await alternate([
+        { spawnToDevNull(seq) },
+        { let t0 = now(); try await RawProcess.run(seq); return now() - t0 },
+        { let c = LineCheck(); let t0 = now(); let r = try await local.run(Command(seq), batches: { c.batch($0) }); let t = now() - t0; ok(c, r, "local batches"); return t },
+        { let c = LineCheck(); let t0 = now(); let r = try await localSecret.run(Command(seq), batches: { c.batch($0) }); let t = now() - t0; ok(c, r, "local batches+secret"); return t },
+        { let c = LineCheck(); let t0 = now(); let r = try await local.run(Command(seq), lines: { c.lines($0) }); let t = now() - t0; ok(c, r, "local lines"); return t },
+        { spawnToDevNull(["sh", "-c", "\"$@\" | cat", "sh"] + seq) },
+        { let s = local.stream(Command(seq)); let t0 = now(); var n = 0; var last = ""
+          for await l in s.lines { n += 1; last = l.text }
+          let t = now() - t0; precondition(n == lines && last == String(lines), "stream lost lines"); return t },
+    ])
+    let ltcpu = cpu
+    show("local seq > /dev/null (baseline)", lt[0], lt[0], cpu: ltcpu[0])
+    show("local seq through the spawn path + line split", lt[1], lt[0], cpu: ltcpu[1])
+    show("runner local, OutputBatch consumer", lt[2], lt[0], cpu: ltcpu[2])
+    show("runner local, OutputBatch, a secret registered", lt[3], lt[0], cpu: ltcpu[3])
+    show("runner local, [OutputLine] consumer (String/line)", lt[4], lt[0], cpu: ltcpu[4])
+    show("local seq | cat > /dev/null (any pipe reader)", lt[5], lt[0], cpu: ltcpu[5])
+    show("runner local, AsyncSequence consumer", lt[6], lt[0], cpu: ltcpu[6])
+    var result = "RESULT local_lines_per_s=\(fmt(Double(lines) / lt[2], 0)) local_ratio=\(fmt(lt[0] / lt[2], 3)) asyncseq_lines_per_s=\(fmt(Double(lines) / lt[6], 0))"
     if let dest {
         let runner = SystemRunner(target: .ssh(dest))
         try await runner.connect()
+        let withSecret = SystemRunner(target: .ssh(dest))
+        withSecret.addSecret("s3cr3t-not-in-the-output")
+        try await withSecret.connect()
         let raw = try await runner.rawSSHArguments()
-        // Alternate raw and runner runs; report the median of each.
-        var rawRuns: [Double] = [], runRuns: [Double] = []
-        let c2 = Counter()
-        for _ in 0..<(quick ? 1 : 5) {
-            let t2 = now()
-            try await RawProcess.run(raw + ["seq", "1", String(lines)])
-            rawRuns.append((now() - t2) / 1000)
-            let before = c2.value
-            let t3 = now()
-            let rr = try await runner.run(Command(["seq", "1", String(lines)]), lines: { c2.add($0.count) })
-            runRuns.append((now() - t3) / 1000)
-            precondition(rr.succeeded && c2.value - before == lines, "lost lines over ssh: \(c2.value - before)")
-        }
-        let rawS = Stats(samples: rawRuns).median, runS = Stats(samples: runRuns).median
+        var sshBatches = 0
+        let st = try await alternate([
+            { spawnToDevNull(raw + seq) },
+            { let t0 = now(); try await RawProcess.run(raw + seq); return now() - t0 },
+            { let c = LineCheck(); let t0 = now(); let r = try await runner.run(Command(seq), batches: { c.batch($0) }); let t = now() - t0; ok(c, r, "ssh batches"); sshBatches = c.batches; return t },
+            { let c = LineCheck(); let t0 = now(); let r = try await withSecret.run(Command(seq), batches: { c.batch($0) }); let t = now() - t0; ok(c, r, "ssh batches+secret"); return t },
+            { let c = LineCheck(); let t0 = now(); let r = try await runner.run(Command(seq), lines: { c.lines($0) }); let t = now() - t0; ok(c, r, "ssh lines"); return t },
+            { spawnToDevNull(["sh", "-c", "\"$@\" | cat", "sh"] + raw + seq) },
+        ])
         await runner.shutdown()
-        print(row(["raw ssh host seq (ControlMaster)", "\(lines)", fmt(rawS, 3), fmt(Double(lines) / rawS, 0), "1.00×"], w))
-        print(row(["runner over ssh (every line delivered)", "\(lines)", fmt(runS, 3), fmt(Double(lines) / runS, 0), fmt(rawS / runS) + "×"], w))
-        result += " ssh_ratio=\(fmt(rawS / runS, 3)) lost=0"
+        await withSecret.shutdown()
+        let stcpu = cpu
+        print("(over ssh the runner received \(sshBatches) reads: \(lines / max(sshBatches, 1)) lines per batch)")
+        show("raw ssh host seq > /dev/null, same master (baseline)", st[0], st[0], cpu: stcpu[0])
+        show("raw ssh through the spawn path + line split", st[1], st[0], cpu: stcpu[1])
+        show("runner over ssh, OutputBatch consumer", st[2], st[0], cpu: stcpu[2])
+        show("runner over ssh, OutputBatch, a secret registered", st[3], st[0], cpu: stcpu[3])
+        show("runner over ssh, [OutputLine] consumer (String/line)", st[4], st[0], cpu: stcpu[4])
+        show("raw ssh host seq | cat > /dev/null (any pipe reader)", st[5], st[0], cpu: stcpu[5])
+        result += " ssh_ratio=\(fmt(st[0] / st[2], 3)) ssh_ratio_secret=\(fmt(st[0] / st[3], 3)) ssh_ratio_lines=\(fmt(st[0] / st[4], 3)) raw_devnull_s=\(fmt(st[0], 4)) runner_s=\(fmt(st[2], 4)) lost=0"
+        print("reproduce the baseline: ssh -M -N -f -o ControlPath=SOCK -p \(dest.port ?? 22) \(dest.user ?? "root")@\(dest.host); hyperfine -N 'ssh -o ControlMaster=no -o ControlPath=SOCK -p \(dest.port ?? 22) \(dest.user ?? "root")@\(dest.host) seq 1 \(lines)' (output to /dev/null)")
     }
     print(result)
 }
@@ -163,6 +241,7 @@ do {
         try await benchRunner(dest)
     }
     if which == "stream" || which == "all" { try await benchStream(dest) }
+    if which == "tui" || which == "all" { try await benchTUI() }
     if which == "state" || which == "all" { try benchState() }
     if which == "startup" || which == "all" { try benchStartup() }
     if which == "step" || which == "all" {
