@@ -56,6 +56,29 @@ enum ShellExport {
         out.line("}")
         for h in ExportHandler.allCases { out.line("\(handlerFlag(h))=0") }
 
+        // a file rendered by several steps (the nginx site) is written by one function
+        var uses: [String: Int] = [:], order: [(String, String)] = []
+        func count(_ tasks: [ExportTask]) {
+            for t in tasks {
+                if case .file(_, let c, _, _, _, _, _) = t, case .tree(let name, _, _) = c {
+                    let body = renderedContent(c)
+                    if uses[body, default: 0] == 0 { order.append((body, name)) }
+                    uses[body, default: 0] += 1
+                }
+                if case .when(_, _, let inner) = t { count(inner) }
+            }
+        }
+        for s in plan.steps { count(s.tasks) }
+        for (body, name) in order where uses[body, default: 0] > 1 {
+            let fn = "render_" + name.map { $0.isLetter || $0.isNumber ? $0 : "_" } + "_\(out.functions.count + 1)"
+            out.functions[body] = fn
+            out.line("")
+            out.line("# \(fn) FILE: templates/\(name).mustache, rendered from facts read when it is called")
+            out.line("\(fn)() {")
+            out.raw(body)
+            out.line("}")
+        }
+
         var currentStage: StageID?
         for step in plan.steps {
             if step.stage != currentStage {
@@ -83,6 +106,8 @@ enum ShellExport {
     struct Out {
         var text = ""
         var indent = 0
+        /// Content (as rendered to "$1") → the function that writes it.
+        var functions: [String: String] = [:]
         mutating func line(_ s: String) {
             if s.isEmpty { text += "\n"; return }
             text += String(repeating: "    ", count: indent) + s + "\n"
@@ -209,7 +234,11 @@ enum ShellExport {
             if !conds.isEmpty { out.indent -= 1; out.line("fi") }
         case .file(let path, let content, let mode, let owner, let group, let validate, let notify):
             out.line("tmp=$(mktemp -- \(quote(path + ".djdeploy-new.XXXXXX")))")
-            self.content(content, to: "\"$tmp\"", &out)
+            if let fn = out.functions[renderedContent(content)] {
+                out.line("\(fn) \"$tmp\"")
+            } else {
+                self.content(content, to: "\"$tmp\"", &out)
+            }
             let v = validate.map { " " + $0.map(quote).joined(separator: " ") } ?? ""
             out.line("if put_file \"$tmp\" \(quote(path)) \(String(format: "%04o", mode)) \(quote(owner)) \(quote(group))\(v); then :\(notifyLine(notify)); fi")
         case .symlink(let path, let target, let notify):
@@ -237,6 +266,13 @@ enum ShellExport {
             out.indent -= 1
             out.line("fi")
         }
+    }
+
+    /// A content's bash, writing to "$1".
+    static func renderedContent(_ c: ExportContent) -> String {
+        var o = Out()
+        content(c, to: "\"$1\"", &o)
+        return o.text
     }
 
     static func heredoc(_ text: String, to dest: String, _ out: inout Out) {
