@@ -199,7 +199,7 @@ import WizardCore
         let files = try AnsibleExport.render(Self.samplePlan(), hosts: Self.hosts, knownHostsFile: "/keys/known_hosts")
         #expect(Set(files.keys) == ["inventory.ini", "ansible.cfg", "group_vars/all.yml", "site.yml", "tasks/firewall.yml",
                                     "tasks/django.yml", "tasks/static-files.yml", "tasks/nginx.yml",
-                                    "templates/nginx.site.DOMAIN.j2", "templates/nginx.site.nginx.conf.j2"])
+                                    "templates/nginx.site.sites-available_DOMAIN.j2", "templates/nginx.site.nginx_nginx.conf.j2"])
         let inv = files["inventory.ini"] ?? ""
         #expect(inv.contains("[djdeploy]\nweb1 ansible_host=127.0.0.1 ansible_port=2222 ansible_user=djdeploy 'ansible_ssh_private_key_file=/keys/id ed25519'\n"))
         #expect(inv.contains("[djdeploy:vars]\nansible_ssh_common_args=-o UserKnownHostsFile=/keys/known_hosts -o StrictHostKeyChecking=yes\n"))
@@ -254,6 +254,7 @@ import WizardCore
                       - "django==3.2.*"
                       - "setuptools<70"
                     virtualenv: "/home/{{ app_user }}/env"
+                  become: true
                   become_user: "{{ app_user }}"
             """))
         #expect(django.contains("""
@@ -265,6 +266,7 @@ import WizardCore
         #expect(django.contains("""
                   environment:
                     HOME: "/home/{{ app_user }}"
+                  changed_when: true
                   when: "djd_done_2.rc != 0"
             """))
         #expect(django.contains("""
@@ -299,7 +301,7 @@ import WizardCore
             """))
         #expect(nginx.contains("""
                   ansible.builtin.template:
-                    src: nginx.site.DOMAIN.j2
+                    src: nginx.site.sites-available_DOMAIN.j2
                     dest: "/etc/nginx/sites-available/{{ domain }}"
                     owner: root
                     group: root
@@ -320,7 +322,7 @@ import WizardCore
         let fw = files["tasks/firewall.yml"] ?? ""
         #expect(fw.contains("# firewall.cloud: Cloud firewall (operator side)\n- name: \"firewall.cloud: Cloud firewall\"\n  delegate_to: localhost\n  become: false\n  run_once: true\n"))
         #expect(fw.contains("    ansible.builtin.debug:\n        msg: \"Open ports 22, 80 and 443 in the cloud firewall for {{ domain }}\""))
-        #expect(files["templates/nginx.site.DOMAIN.j2"] == "server_name .{{ domain }};\n{% if djd_fact_static_root.rc == 0 %}\nlocation /static {}\n{% endif %}\n")
+        #expect(files["templates/nginx.site.sites-available_DOMAIN.j2"] == "server_name .{{ domain }};\n{% if djd_fact_static_root.rc == 0 %}\nlocation /static {}\n{% endif %}\n")
     }
 
     // MARK: with ansible-core

@@ -335,8 +335,9 @@ struct TaskRenderer {
                     m.append(("changed_when", .plain("false")))
                 } else if changedUnless != nil {
                     m.append(("changed_when", .plain("false")))
-                } else {
-                    // guarded: it runs only when its guard says something is to be done
+                } else if createsParam == nil {
+                    // guarded by `when`: it runs only when its guard says something is to be done
+                    // (with `creates`, the module itself reports "skipped, not changed")
                     m.append(("changed_when", .plain("true")))
                 }
                 if !when.isEmpty { m.append(("when", when.count == 1 ? when[0] : .list(when.map { .init(node: $0) }))) }
