@@ -72,12 +72,10 @@ struct LogCommand: AsyncParsableCommand {
                 out.append("# --- \(r.label ?? "(no step)") on \(r.target)")
                 lastLabel = r.label
             }
-            let env = r.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(displayQuote($0.value))" }
-            var words = r.argv.map(displayQuote)
-            if !env.isEmpty { words = ["env"] + env + words }
-            if r.asRoot { words = ["sudo"] + words }
+            // quoted like `djdeploy export --format sh` writes its commands
+            let line = Export.shellLine(r.argv, environment: r.environment)
             out.append("# \(f.string(from: r.start)): \(r.termination)")
-            out.append(words.joined(separator: " "))
+            out.append(r.asRoot ? "sudo " + line : line)
         }
         return out.joined(separator: "\n")
     }

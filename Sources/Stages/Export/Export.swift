@@ -35,6 +35,11 @@ public enum Export {
         }
     }
 
+    /// One command as the exported script writes it (the quoting `log --as-script` shares).
+    public static func shellLine(_ argv: [String], environment: [String: String] = [:]) -> String {
+        ShellExport.command(Command(argv, environment: environment))
+    }
+
     /// Every step id in export order (for tests and `--list`).
     public static func stepIDs(answers: Answers, env: StageEnvironment = StageEnvironment()) throws -> [String] {
         try StepExports.plan(answers: answers, env: env).steps.map(\.id.rawValue)
