@@ -325,6 +325,71 @@ import WizardCore
         #expect(files["templates/nginx.site.sites-available_DOMAIN.j2"] == "server_name .{{ domain }};\n{% if djd_fact_static_root.rc == 0 %}\nlocation /static {}\n{% endif %}\n")
     }
 
+    // MARK: the real export (StepExports' plan for the sample app)
+
+    static let answersText = """
+        target:
+          host: 127.0.0.1
+          port: 2222
+          user: djdeploy
+          known_hosts_file: /keys/known_hosts
+        domain: example.test
+        email: admin@example.test
+        server_ip: 203.0.113.10
+        operator_cidr: 198.51.100.7/32
+        app: sample
+        """
+
+    static func realExport() throws -> [String: String] {
+        let plan = try StepExports.plan(answers: try Answers.parse(answersText), env: StageEnvironment())
+        return try AnsibleExport.render(plan, hosts: try Export.defaultHosts(try Answers.parse(answersText)),
+                                        knownHostsFile: "/keys/known_hosts")
+    }
+
+    @Test func everyWizardStepIsInThePlaybook() throws {
+        let files = try Self.realExport()
+        let ids = Stages.deployment().stages.flatMap(\.steps).map(\.id.rawValue)
+        #expect(ids.count > 40)
+        let tasks = files.filter { $0.key.hasPrefix("tasks/") }
+        for id in ids {
+            let stage = String(id.prefix { $0 != "." })
+            #expect(tasks["tasks/\(stage).yml"]?.contains("\n# \(id): ") == true, "step \(id) is missing from tasks/\(stage).yml")
+        }
+        // the stages are imported in the wizard's order
+        let site = files["site.yml"] ?? ""
+        var last = site.startIndex
+        for stage in Stages.order {
+            guard let r = site.range(of: "import_tasks: tasks/\(stage.rawValue).yml\n", range: last ..< site.endIndex) else {
+                Issue.record("stage \(stage) is missing from site.yml or out of order"); return
+            }
+            last = r.upperBound
+        }
+        // inputs are variables: values only in group_vars and the inventory; no secret anywhere
+        for (path, text) in files where path != "group_vars/all.yml" && path != "inventory.ini" {
+            #expect(!text.contains("example.test"), "\(path) holds the domain's value instead of {{ domain }}")
+            #expect(!text.contains("\u{E000}") && !text.contains("\u{E001}"), "\(path) holds a raw variable reference")
+        }
+        #expect(files["group_vars/all.yml"]?.contains("\ndomain: example.test\n") == true)
+        #expect(files.values.joined().firstMatch(of: /SECRET_KEY *= *['"][A-Za-z0-9]{20,}/) == nil)
+        #expect(files["tasks/django.yml"]?.contains("secrets.token_hex(40)") == true)
+        #expect(files["inventory.ini"]?.contains("127.0.0.1 ansible_host=127.0.0.1 ansible_port=2222 ansible_user=djdeploy\n") == true)
+        // the operator's steps run on the control machine, once
+        #expect(files["tasks/dns.yml"]?.contains("delegate_to: localhost\n  become: false\n  run_once: true\n") == true)
+    }
+
+    @Test func realExportPassesTheSyntaxCheck() throws {
+        guard let venv = Self.ansibleVenv() else { return }
+        let dir = try Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (path, text) in try Self.realExport() {
+            let full = dir + "/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: full, atomically: true, encoding: .utf8)
+        }
+        let (rc, out) = try Self.run(venv + "/bin/ansible-playbook", ["--syntax-check", "site.yml"], cwd: dir)
+        #expect(rc == 0, "\(out)")
+    }
+
     // MARK: with ansible-core
 
     @Test func syntaxCheckPasses() throws {
