@@ -25,7 +25,7 @@ public struct AnsibleHost: Sendable, Equatable {
 /// - one play on the group `djdeploy` (`become: true`, no fact gathering), importing
 ///   `tasks/<stage>.yml` per stage in order; each stage file ends with `meta: flush_handlers`;
 /// - each wizard step is one named `block` ("django.venv: Virtual environment"); operator-side
-///   steps run on the control machine (`delegate_to: localhost`, `become: false`, `run_once`);
+///   steps run on the control machine (`delegate_to: localhost`, `become: false`; `run_once` unless they name a variable);
 /// - a fact (`ExportFact`) is a check task (`register`, never changed, never failed, also run in
 ///   `--check` mode) right before the task that needs it; templates test `<var>.rc == 0`;
 /// - every string passes through `ansibleText` (variable references → `{{ name }}`, literal
@@ -186,10 +186,21 @@ struct TaskRenderer {
         var m: [(String, Node)] = [("name", .str(label))]
         if step.runsOn == .operator {
             // the operator's side (cloud firewall, DNS): shown on the control machine, once
-            m += [("delegate_to", .plain("localhost")), ("become", .plain("false")), ("run_once", .plain("true"))]
+            m += [("delegate_to", .plain("localhost")), ("become", .plain("false"))]
+            // once for the whole fleet, unless it names per-host values (each host's domain
+            // needs its own DNS records): then once per host
+            if !step.tasks.contains(where: Self.mentionsVariable) { m.append(("run_once", .plain("true"))) }
         }
         m.append(("block", .list(inner)))
         return [.init(comment: label + (step.runsOn == .operator ? " (operator side)" : ""), node: .map(m))]
+    }
+
+    static func mentionsVariable(_ t: ExportTask) -> Bool {
+        switch t {
+        case .note(let text): return ExportRef.contains(text)
+        case .when(_, _, let tasks): return tasks.contains(where: mentionsVariable)
+        default: return true
+        }
     }
 
     private mutating func nextVar(_ kind: String) -> String {
@@ -282,11 +293,20 @@ struct TaskRenderer {
             ])]
 
         case .pip(let venv, let requirements, let user):
-            return [item("pip install in \(venv)", [
-                ("ansible.builtin.pip", .map([("name", .list(requirements.map { .init(node: Self.s($0)) })),
-                                              ("virtualenv", Self.s(venv))])),
-                ("become", .plain("true")), ("become_user", Self.s(user)),
-            ])]
+            // ansible.builtin.pip compares versions with the target's own python3 `packaging` (or
+            // setuptools' pkg_resources), which a minimal Debian/Ubuntu does not have
+            let packaging: [(String, Node)] = [
+                ("name", .str("python3-packaging")), ("state", .plain("present")), ("update_cache", .plain("true")),
+                ("cache_valid_time", .plain("3600")),
+            ]
+            return [
+                item("python3-packaging (needed by ansible.builtin.pip)", [("ansible.builtin.apt", .map(packaging))]),
+                item("pip install in \(venv)", [
+                    ("ansible.builtin.pip", .map([("name", .list(requirements.map { .init(node: Self.s($0)) })),
+                                                  ("virtualenv", Self.s(venv))])),
+                    ("become", .plain("true")), ("become_user", Self.s(user)),
+                ]),
+            ]
 
         case .commands(let title, let commands, let unless, let onlyIf, let creates, let changedUnless, let notify):
             var out: [Item] = []
