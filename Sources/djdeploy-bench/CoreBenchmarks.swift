@@ -97,7 +97,9 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
 
 func benchStartup() throws {
     let n = quick ? 5 : 30
-    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    // The djdeploy binary next to the benchmark, or DJDEPLOY_BIN (e.g. a --static-swift-stdlib build).
+    let exe = ProcessInfo.processInfo.environment["DJDEPLOY_BIN"]
+        ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         .appendingPathComponent("djdeploy").path
     guard FileManager.default.isExecutableFile(atPath: exe) else {
         print("\n== startup: skipped (no djdeploy binary next to the benchmark at \(exe); build it with `swift build -c release`)")
@@ -112,12 +114,13 @@ func benchStartup() throws {
     let (sshV, sshRSS) = spawnStats(["ssh", "-V"], n: n)
     let (tru, trueRSS) = spawnStats(["true"], n: n)
     let w = [40, 6, 12, 18, 14]
-    print("\n== startup: cold start of the headless CLI (wall time; peak RSS from GNU time)")
+    print("\n== startup: cold start of the headless CLI (wall time; peak RSS from GNU time): \(exe)")
     print(row(["what", "N", "median ms", "min–max ms", "peak RSS MiB"], w))
     for (name, s, rss) in [("djdeploy status (12-stage state)", status, statusRSS), ("djdeploy --help", help, helpRSS),
                            ("ssh -V (baseline)", sshV, sshRSS), ("true (baseline)", tru, trueRSS)] {
         print(row([name, "\(n)", fmt(s.median), "\(fmt(s.min))–\(fmt(s.max))", fmt(Double(rss) / 1024, 1)], w))
     }
-    print("RESULT status_ms=\(fmt(status.median)) status_rss_mib=\(fmt(Double(statusRSS) / 1024, 1)) target_ms=60 target_rss_mib=25")
+    // The "< 25 MB" is read as 25,000,000 bytes (23.84 MiB), the stricter of the two.
+    print("RESULT status_ms=\(fmt(status.median)) status_rss_mib=\(fmt(Double(statusRSS) / 1024, 1)) status_rss_bytes=\(statusRSS * 1024) target_ms=60 target_rss_bytes=25000000")
     print("reproduce: hyperfine -N --warmup 3 '\(exe) status --state FILE' 'ssh -V'; /usr/bin/time -v \(exe) status --state FILE")
 }

@@ -8,6 +8,7 @@ import StepRunner
 //   swift run -c release djdeploy-bench startup [--quick]
 //   swift run -c release djdeploy-bench step [--quick] [--sshd-env FILE]   (vs Ansible, when installed)
 //   swift run -c release djdeploy-bench tui [--quick]      (1 M lines into the TUI output pane: key latency, RSS)
+//   swift run -c release djdeploy-bench deploy [--quick]   (root, test stack: full deploy vs the hand script)
 //   swift run -c release djdeploy-bench all [--quick]
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -248,6 +249,7 @@ do {
         guard let dest else { FileHandle.standardError.write(Data("djdeploy-bench: step needs the sshd fixture\n".utf8)); exit(2) }
         try await benchStep(dest)
     }
+    if which == "deploy" || which == "all" { benchDeploy() }
 } catch {
     FileHandle.standardError.write(Data("djdeploy-bench: \(error)\n".utf8))
     exit(1)
