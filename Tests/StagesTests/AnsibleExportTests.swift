@@ -444,6 +444,46 @@ import WizardCore
         #expect(got == html.replacingOccurrences(of: ExportRef.of("domain"), with: "d.test"))
     }
 
+    /// Combined facts are computed from their parts (set_fact), and the play really runs: on
+    /// localhost, the checks, the combination, a template and a `when` block.
+    @Test func combinedFactsRunOnLocalhost() throws {
+        let yes = ExportFact(name: "yes", test: ["true"]), no = ExportFact(name: "no", test: ["false"])
+        let both = ExportFact(name: "yes_not_no", test: ["sh", "-c", "true && ! false"], all: [yes], none: [no])
+        let never = ExportFact(name: "yes_and_no", test: ["sh", "-c", "true && false"], all: [yes, no])
+        let dir = try Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let nodes = try TemplateTree.parse("{{#a}}\nA\n{{/a}}\n{{#b}}\nB\n{{/b}}\n{{^b}}\nnot B {{{where}}}\n{{/b}}\n", name: "t")
+        let plan = ExportPlan(
+            variables: [ExportVariable(name: "where", value: "here", comment: "")],
+            steps: [ExportStep(stage: "s", stageTitle: "S", id: "s.one", title: "One", runsOn: .server, tasks: [
+                .file(path: dir + "/out.txt", content: .tree(name: "t", nodes: nodes, values: [
+                    "a": .fact(both), "b": .fact(never), "where": .text(ExportRef.of("where")),
+                ]), mode: 0o600, owner: "root", group: "root"),
+                .when(never, [.file(path: dir + "/never.txt", content: .text("x\n"), mode: 0o644, owner: "root", group: "root")]),
+                .when(both, [.file(path: dir + "/both.txt", content: .text("y\n"), mode: 0o644, owner: "root", group: "root")]),
+            ])],
+            handlers: [:], djangoVersion: "3.2")
+        let files = try AnsibleExport.render(plan, hosts: [AnsibleHost(name: "localhost", address: "127.0.0.1")], knownHostsFile: nil)
+        let tasks = files["tasks/s.yml"] ?? ""
+        #expect(tasks.contains("""
+                  ansible.builtin.set_fact:
+                    djd_fact_yes_not_no:
+                      rc: "{{ 0 if (djd_fact_yes.rc == 0 and djd_fact_no.rc != 0) else 1 }}"
+            """))
+        #expect(!tasks.contains("true && ! false"), "a combination is computed, not run")
+        guard let venv = Self.ansibleVenv() else { return }
+        guard getuid() == 0 else { return }  // the play becomes root
+        let project = dir + "/project"
+        _ = try AnsibleExport.write(plan, hosts: [AnsibleHost(name: "localhost", address: "127.0.0.1")], knownHostsFile: nil, to: project)
+        let (rc, out) = try Self.run(venv + "/bin/ansible-playbook", [
+            "-c", "local", "-e", "ansible_python_interpreter=\(venv)/bin/python3", "site.yml",
+        ], cwd: project)
+        #expect(rc == 0, "\(out)")
+        #expect((try? String(contentsOfFile: dir + "/out.txt", encoding: .utf8)) == "A\nnot B here\n")
+        #expect(FileManager.default.fileExists(atPath: dir + "/both.txt"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/never.txt"))
+    }
+
     // MARK: helpers
 
     static func ansibleVenv() -> String? {

@@ -221,8 +221,24 @@ struct TaskRenderer {
         return .init(node: .map(m))
     }
 
+    /// A fact read on the target; a combination (`all`/`none`) is not run again but computed
+    /// from its parts' results, which come right before it (`closure` order).
     func factCheck(_ f: ExportFact, step: ExportStep) throws -> Item {
-        try Self.check(name: "\(step.id.rawValue): fact \(Self.display(f.name))?", Command(f.test), register: Self.factVar(f))
+        guard f.isCombination else {
+            return try Self.check(name: "\(step.id.rawValue): fact \(Self.display(f.name))?", Command(f.test), register: Self.factVar(f))
+        }
+        let parts = f.all.map { "\(Self.factVar($0)).rc == 0" } + f.none.map { "\(Self.factVar($0)).rc != 0" }
+        return .init(node: .map([
+            ("name", .str("\(step.id.rawValue): fact \(Self.display(f.name))? (from its parts)")),
+            ("ansible.builtin.set_fact", .map([
+                (Self.factVar(f), .map([("rc", .str("{{ 0 if (\(parts.joined(separator: " and "))) else 1 }}"))])),
+            ])),
+        ]))
+    }
+
+    /// The checks a fact needs, parts first.
+    func factChecks(_ f: ExportFact, step: ExportStep) throws -> [Item] {
+        try f.closure.map { try factCheck($0, step: step) }
     }
 
     /// `ansible.builtin.command` with argv (plus chdir/stdin) and the task's `environment`.
@@ -412,8 +428,8 @@ struct TaskRenderer {
             for t in tasks { inner += try task(t, step: step) }
             guard !inner.isEmpty else { return [] }
             let cond = "\(Self.factVar(fact)).rc \(negate ? "!=" : "==") 0"
-            return [try factCheck(fact, step: step),
-                    item("when \(negate ? "not " : "")\(fact.name)", [("when", .str(cond)), ("block", .list(inner))])]
+            return try factChecks(fact, step: step) + [
+                item("when \(negate ? "not " : "")\(fact.name)", [("when", .str(cond)), ("block", .list(inner))])]
         }
     }
 
