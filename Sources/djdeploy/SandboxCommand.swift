@@ -46,7 +46,10 @@ struct SandboxCommand: AsyncParsableCommand {
         "pebble (a test ACME server) on 127.0.0.1:14000 and :15000 (state in /tmp/djdeploy-stack)",
         "a line `127.0.0.1 supersecure.test www.supersecure.test` in /etc/hosts",
         "pebble's CA certificate in the system trust store (update-ca-certificates)",
+        "pebble's issuing root in the trust store too (it plays Let's Encrypt's root, so the verify stage can check the chain)",
     ]
+
+    static let rootTrustFile = "/usr/local/share/ca-certificates/djdeploy-sandbox-pebble-root.crt"
 
     func fixtures() throws -> String {
         var candidates: [String] = []
@@ -93,11 +96,20 @@ struct SandboxCommand: AsyncParsableCommand {
                     Console.error("the sandbox did not start; see the output above")
                     throw ExitCode(DeployExitCode.stepFailed.rawValue)
                 }
+                // pebble's issuing root is new at every pebble start: trust the current one
+                if let root = Self.env(Self.stackEnv)["DJ_PEBBLE_ROOT"] {
+                    let r = try await runner.run(Command(["sh", "-c", "install -m 0644 -- \"$1\" \"$2\" && update-ca-certificates >/dev/null",
+                                                          "sh", root, Self.rootTrustFile]))
+                    if !r.succeeded { Console.error("could not add pebble's root to the trust store: \(r.stderrText)") }
+                }
                 let answers = try Self.answers()
                 try answers.write(toFile: answersOut, atomically: true, encoding: .utf8)
                 chmod(answersOut, 0o600)
                 Console.out(Console.green("sandbox up") + "; answers written to \(answersOut). Next: `djdeploy --answers \(answersOut)` (or `djdeploy run --answers \(answersOut)`)")
             } else {
+                if FileManager.default.fileExists(atPath: Self.rootTrustFile) {
+                    _ = try await runner.run(Command(["sh", "-c", "rm -f -- \"$1\" && update-ca-certificates --fresh >/dev/null", "sh", Self.rootTrustFile]))
+                }
                 let a = try await script("stack-down.sh")
                 let b = try await script("sshd-down.sh")
                 if !(a && b) { throw ExitCode(DeployExitCode.stepFailed.rawValue) }
