@@ -113,6 +113,15 @@ struct AppLayout: Sendable, Equatable {
     var nginxLoadedState: String { "/var/lib/djdeploy/nginx-\(domain).loaded" }
     var pins: DjangoPins { DjangoPins.forVersion(djangoVersion) }
 
+    static let resolveScript = """
+        e=$(getent passwd "$1") || exit 0
+        printf 'passwd=%s\\n' "$e"
+        g=$(id -gn "$1" 2>/dev/null) && printf 'group=%s\\n' "$g"
+        h=$(printf '%s' "$e" | cut -d: -f6)
+        if [ -f "$h/$2/config/gunicorn/prod.py" ]; then echo prod=yes; fi
+        exit 0
+        """
+
     /// The layout from inputs plus the user's home on the target (`getent passwd`); a user that
     /// does not exist yet gets `/home/USER` (what `useradd --create-home` will make).
     static func resolve(_ ctx: StepContext) async throws -> AppLayout {
@@ -131,12 +140,20 @@ struct AppLayout: Sendable, Equatable {
         let version = try ctx.require(.djangoVersion)
         var home = "/home/\(user)"
         var group = user
-        let r = try await ctx.run(Command(["getent", "passwd", user], asRoot: false), allowFailure: true)
-        if r.succeeded {
-            let f = r.stdoutText.trimmed.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            if f.count >= 6, f[5].hasPrefix("/") { home = f[5] }
-            let g = try await ctx.run(Command(["id", "-gn", user], asRoot: false), allowFailure: true)
-            if g.succeeded, !g.stdoutText.trimmed.isEmpty { group = g.stdoutText.trimmed }
+        // one round trip for the user's facts (every step resolves the layout, so this is paid
+        // ~40 times a run): passwd entry, primary group, and whether the sample's prod.py exists
+        let r = try await ctx.run(Command(["sh", "-c", resolveScript, "sh", user, projectDirName], asRoot: true), allowFailure: true)
+        var userExists = false, sampleProd = false
+        for line in r.stdoutText.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("passwd=") {
+                userExists = true
+                let f = line.dropFirst(7).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                if f.count >= 6, f[5].hasPrefix("/") { home = f[5] }
+            } else if line.hasPrefix("group="), line.count > 6 {
+                group = String(line.dropFirst(6))
+            } else if line == "prod=yes" {
+                sampleProd = true
+            }
         }
         var layout = AppLayout(user: user, group: group, home: home, domain: domain, djangoVersion: version)
         if let p = ctx.input(.appPort) {
@@ -163,9 +180,12 @@ struct AppLayout: Sendable, Equatable {
                 throw StepError.other("\(url) is not cloned into \(dir) yet (django.own-project clones it), or its root has no manage.py")
             }
         }
-        if r.succeeded, try await ctx.succeeds(["test", "-f", layout.prodGunicornConfig], asRoot: true) {
-            layout.gunicornProfile = "prod"
+        var prod = sampleProd
+        if layout.own != nil {
+            prod = false
+            if userExists { prod = try await ctx.succeeds(["test", "-f", layout.prodGunicornConfig], asRoot: true) }
         }
+        if prod { layout.gunicornProfile = "prod" }
         return layout
     }
 
