@@ -213,8 +213,10 @@ enum DjangoStage {
 
     /// Installed versions of the pinned distributions (`pip list --format=freeze`).
     static func installed(_ ctx: StepContext, _ l: AppLayout) async throws -> [String: String] {
-        let r = try await ctx.run(l.asApp([l.python, "-m", "pip", "list", "--format=freeze", "--disable-pip-version-check"]),
-                                  allowFailure: true)
+        // what `pip list --format=freeze` prints, without importing pip (≈ 10× faster: this check
+        // runs on every re-run)
+        let script = "import importlib.metadata as m\nfor d in m.distributions():\n    print(f\"{d.metadata['Name']}=={d.version}\")"
+        let r = try await ctx.run(l.asApp([l.python, "-B", "-c", script]), allowFailure: true)
         var out: [String: String] = [:]
         guard r.succeeded else { return out }
         for line in r.stdoutText.split(separator: "\n") {
