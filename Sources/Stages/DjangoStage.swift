@@ -274,8 +274,12 @@ enum DjangoStage {
             plan: { ctx in
                 let l = try await AppLayout.resolve(ctx)
                 // An install killed half-way can leave the metadata without the files: then pip
-                // would call the pins satisfied, so the packages are reinstalled.
-                let reinstall = try await !brokenInstall(ctx, l).isEmpty
+                // would call the pins satisfied, so the packages are reinstalled. (A venv where
+                // none of them is installed yet gets a plain install.)
+                let have = try await installed(ctx, l)
+                let anyInstalled = pinned(l).contains { have[$0.0] != nil }
+                var reinstall = false
+                if anyInstalled { reinstall = try await !brokenInstall(ctx, l).isEmpty }
                 // own project: its requirements and the pins in one resolver run (its Django pin wins)
                 let req = l.own.map { ["-r", $0.requirementsFile] } ?? []
                 var actions: [PlannedAction] = [.command(l.asApp([l.python, "-m", "pip", "install", "--disable-pip-version-check",
