@@ -144,7 +144,11 @@ enum GunicornStage {
     }
 
     static func waitForPortCommand(_ l: AppLayout) -> Command {
-        let script = """
+        Command(["sh", "-c", waitForPortScript, "sh", String(l.appPort), l.gunicornLogFile], asRoot: false, timeout: .seconds(60))
+    }
+
+    /// Up to 30 s for gunicorn to answer on port $1 (its log: $2).
+    static let waitForPortScript = """
         i=0
         while [ $i -lt 60 ]; do
           curl -s -o /dev/null -m 2 "http://127.0.0.1:$1/" && exit 0
@@ -152,8 +156,6 @@ enum GunicornStage {
         done
         echo "gunicorn does not answer on port $1 (see $2)" >&2; exit 1
         """
-        return Command(["sh", "-c", script, "sh", String(l.appPort), l.gunicornLogFile], asRoot: false, timeout: .seconds(60))
-    }
 
     static func stopCommand(_ l: AppLayout, pid: Int) -> Command {
         Command(["sh", "-c", stopScript, "sh", String(pid)], asRoot: true, timeout: .seconds(60))

@@ -226,7 +226,7 @@ enum ShellExport {
             if let changedUnless, cmds.count == 1 {
                 out.line("output=$(\(command(cmds[0])) 2>&1) || { printf '%s\\n' \"$output\" >&2; exit 1; }")
                 out.line("printf '%s\\n' \"$output\"")
-                out.line("if grep -qF -- \(quote(changedUnless)) <<< \"$output\"; then ok \(quote(title)); else changed \(quote(title))\(notifyLine(notify)); fi")
+                out.line("if [[ $output == *\(quote(changedUnless))* ]]; then ok \(quote(title)); else changed \(quote(title))\(notifyLine(notify)); fi")
             } else {
                 for c in cmds { out.line(command(c)) }
                 out.line("changed \(quote(title))\(notifyLine(notify))")
@@ -451,27 +451,30 @@ enum ShellExport {
         changed "$dest"
     }
 
-    # put_block FILE NAME BODY-FILE: the lines between "# BEGIN djdeploy managed section: NAME"
-    # and its END line become BODY (appended at the end the first time). Returns 0 when changed.
-    put_block() {
-        local file=$1 name=$2 body=$3 rc=0
-        python3 -B - "$file" "$name" "$body" <<'PY' || rc=$?
-    import os, sys, time, shutil
-    path, name, body_path = sys.argv[1:4]
-    begin = "# BEGIN djdeploy managed section: " + name
-    end = "# END djdeploy managed section: " + name
+    # edit_file block FILE NAME BODY-FILE | edit_file replace FILE REGEX REPLACEMENT: a Python
+    # edit of FILE that keeps its owner and mode and backs it up first. block: the lines between
+    # "# BEGIN djdeploy managed section: NAME" and its END line become BODY (appended the first
+    # time); replace: every match of REGEX (Python re, multiline). Exit 0 changed, 1 unchanged.
+    edit_file() {
+        python3 -B - "$@" <<'PY'
+    import os, re, sys, time, shutil
+    mode, path, a, b = sys.argv[1:5]
     text = open(path).read()
-    body = open(body_path).read().rstrip("\n").split("\n")
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines.pop()
-    if begin in lines and end in lines[lines.index(begin):]:
-        b = lines.index(begin)
-        e = lines.index(end, b)
-        new = lines[:b + 1] + body + lines[e:]
+    if mode == "block":
+        begin = "# BEGIN djdeploy managed section: " + a
+        end = "# END djdeploy managed section: " + a
+        body = open(b).read().rstrip("\n").split("\n")
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+        if begin in lines and end in lines[lines.index(begin):]:
+            s = lines.index(begin)
+            lines = lines[:s + 1] + body + lines[lines.index(end, s):]
+        else:
+            lines = lines + [begin] + body + [end]
+        result = "\n".join(lines) + "\n"
     else:
-        new = lines + [begin] + body + [end]
-    result = "\n".join(new) + "\n"
+        result = re.sub(a, b, text, flags=re.M)
     if result == text:
         sys.exit(1)
     shutil.copy2(path, path + ".djdeploy-backup-" + time.strftime("%Y%m%d%H%M%S"))
@@ -483,38 +486,30 @@ enum ShellExport {
     os.chmod(tmp, st.st_mode & 0o7777)
     os.replace(tmp, path)
     PY
-        rm -f -- "$body"
-        case $rc in
-            0) changed "$file: section $name"; return 0 ;;
-            1) ok "$file: section $name"; return 1 ;;
-            *) echo "deploy.sh: cannot update $file" >&2; exit 1 ;;
+    }
+
+    # report_edit RC WHAT: edit_file's exit status as ok/changed (returns 0 when changed).
+    report_edit() {
+        case $1 in
+            0) changed "$2"; return 0 ;;
+            1) ok "$2"; return 1 ;;
+            *) echo "deploy.sh: cannot edit $2" >&2; exit 1 ;;
         esac
     }
 
-    # replace_lines FILE REGEX REPLACEMENT (Python re, multiline). Returns 0 when changed.
+    # put_block FILE NAME BODY-FILE: the section NAME of FILE becomes BODY. Returns 0 when changed.
+    put_block() {
+        local rc=0
+        edit_file block "$1" "$2" "$3" || rc=$?
+        rm -f -- "$3"
+        report_edit "$rc" "$1: section $2"
+    }
+
+    # replace_lines FILE REGEX REPLACEMENT. Returns 0 when changed.
     replace_lines() {
         local rc=0
-        python3 -B - "$@" <<'PY' || rc=$?
-    import os, re, sys, time, shutil
-    path, regex, repl = sys.argv[1:4]
-    text = open(path).read()
-    result = re.sub(regex, repl, text, flags=re.M)
-    if result == text:
-        sys.exit(1)
-    shutil.copy2(path, path + ".djdeploy-backup-" + time.strftime("%Y%m%d%H%M%S"))
-    st = os.stat(path)
-    tmp = path + ".djdeploy-new"
-    with open(tmp, "w") as f:
-        f.write(result)
-    os.chown(tmp, st.st_uid, st.st_gid)
-    os.chmod(tmp, st.st_mode & 0o7777)
-    os.replace(tmp, path)
-    PY
-        case $rc in
-            0) changed "$1"; return 0 ;;
-            1) ok "$1"; return 1 ;;
-            *) echo "deploy.sh: cannot edit $1" >&2; exit 1 ;;
-        esac
+        edit_file replace "$@" || rc=$?
+        report_edit "$rc" "$1"
     }
 
     # ensure_started NAME: start the service when its pidfile names no live process.

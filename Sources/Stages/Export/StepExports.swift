@@ -118,13 +118,11 @@ enum StepExports {
               done
             fi
             [ "$hupped" = 1 ] || exit 0
-            i=0
-            while [ $i -lt 60 ]; do
-              curl -s -o /dev/null -m 2 "http://127.0.0.1:$3/" && exit 0
-              i=$((i+1)); sleep 0.5
-            done
-            echo "gunicorn does not answer on port $3 after the reload" >&2; exit 1
-            """, "sh", l.gunicornRunDir, "gunicorn", String(l.appPort)], asRoot: true)
+            shift 2
+
+            """ + GunicornStage.waitForPortScript, "sh", l.gunicornRunDir, "gunicorn", String(l.appPort), l.gunicornLogFile],
+                               asRoot: true)
+
         return [.reloadNginx: [nginx], .reloadGunicorn: [gunicorn]]
     }
 
@@ -264,7 +262,7 @@ enum StepExports {
         case "gunicorn.dirs":
             return [.directories([l.gunicornLogDir, l.gunicornRunDir], owner: l.user, group: l.group, mode: 0o755)]
         case "gunicorn.unit":
-            return [unitTasks(dev, templates: templates)]
+            return [try unitTasks(dev, templates: templates)]
         case "gunicorn.running":
             return runningTasks(dev)
         case "nginx.package":
@@ -278,8 +276,11 @@ enum StepExports {
             return [.block(path: l.settingsFile, name: "static-files", body: try StaticFilesStage.section(l, templates: templates),
                            notify: [.reloadGunicorn])]
         case "static-files.collectstatic":
-            return [.commands(title: "manage.py collectstatic", [l.manage(["collectstatic", "--noinput"])],
-                              changedUnless: "\n0 static files copied")]
+            // skipped when a dry run has nothing to copy (the wizard's check, StaticFilesStage.pending)
+            let dryRun = l.manage(["collectstatic", "--noinput", "--dry-run", "-v", "1"])
+            let nothingToCopy = Command(["sh", "-c", "o=$(\"$@\") || exit 1; printf '%s\\n' \"$o\" | grep -Eq '^[[:space:]]*0 static files? copied'",
+                                         "sh"] + dryRun.argv, asRoot: true)
+            return [.commands(title: "manage.py collectstatic", [l.manage(["collectstatic", "--noinput"])], unless: nothingToCopy)]
         case "static-files.gunicorn", "security-headers.gunicorn":
             return [.flushHandlers]
         case "static-files.nginx":
@@ -323,7 +324,7 @@ enum StepExports {
                         .commands(title: "stop and disable the dev unit", [Command(["systemctl", "disable", "--now", dev.gunicornUnit], asRoot: true)],
                                   onlyIf: Command(["systemctl", "is-enabled", "--quiet", dev.gunicornUnit], asRoot: true)),
                     ]),
-                    unitTasks(prod, templates: templates)] + runningTasks(prod)
+                    try unitTasks(prod, templates: templates)] + runningTasks(prod)
         case "go-live.nginx":
             return try siteTasks(l, adding: [.redirect, .headers], templates: templates)
         case "go-live.renewal":
@@ -342,10 +343,10 @@ enum StepExports {
     }
 
     /// The systemd unit for a profile, only where systemd runs.
-    static func unitTasks(_ l: AppLayout, templates: TemplateSource) -> ExportTask {
+    static func unitTasks(_ l: AppLayout, templates: TemplateSource) throws -> ExportTask {
         var ctx: [String: any Sendable] = [:]
         for (k, v) in GunicornStage.unitContext(l) { ctx[k] = v }
-        let content = (try? templates.render("gunicorn/gunicorn.service", ctx)) ?? ""
+        let content = try templates.render("gunicorn/gunicorn.service", ctx)
         return .when(systemd, [
             .file(path: GunicornStage.unitPath(l), content: .text(content), mode: 0o644, owner: "root", group: "root"),
             .commands(title: "systemctl daemon-reload and enable \(l.gunicornUnit)",
